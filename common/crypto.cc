@@ -1,0 +1,152 @@
+#include "common/crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "common/openssl_util.h"
+
+namespace cdp::crypto {
+namespace {
+
+// Fetched once: implicit fetching on every EVP_EncryptInit_ex costs more than the cipher itself.
+const EVP_CIPHER* Aes256Gcm() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
+EVP_CIPHER_CTX* ThreadCipherCtx() {
+  thread_local openssl::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  return ctx.get();
+}
+
+EVP_MAC* HmacAlgorithm() {
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
+std::atomic<uint64_t> next_hmac_instance{1};
+
+struct ThreadMac {
+  openssl::MacCtxPtr ctx{EVP_MAC_CTX_new(HmacAlgorithm())};
+  uint64_t keyed_for = 0;
+};
+
+}  // namespace
+
+std::string RandomBytes(size_t size) {
+  std::string out(size, '\0');
+  if (size > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()),
+                             static_cast<int>(size)) != 1) {
+    abort();
+  }
+  return out;
+}
+
+SecureBytes RandomKey(size_t size) {
+  SecureBytes key(size);
+  if (RAND_bytes(key.mutable_data(), static_cast<int>(size)) != 1) abort();
+  return key;
+}
+
+absl::Status AesGcmSeal(const SecureBytes& key, absl::string_view aad, absl::string_view plaintext,
+                        std::string* out) {
+  if (key.size() != kAes256KeySize) return absl::InternalError("AES-256-GCM key must be 32 bytes");
+  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
+  const size_t start = out->size();
+  out->resize(start + kGcmNonceSize + plaintext.size() + kGcmTagSize);
+  auto* nonce = reinterpret_cast<unsigned char*>(out->data() + start);
+  auto* body = nonce + kGcmNonceSize;
+  if (RAND_bytes(nonce, kGcmNonceSize) != 1) abort();
+  int len = 0;
+  if (EVP_EncryptInit_ex(ctx, Aes256Gcm(), nullptr, key.data(), nonce) != 1 ||
+      (!aad.empty() &&
+       EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                         static_cast<int>(aad.size())) != 1) ||
+      EVP_EncryptUpdate(ctx, body, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx, body + len, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kGcmTagSize, body + plaintext.size()) != 1) {
+    out->resize(start);
+    return openssl::ErrorStatus(absl::StatusCode::kInternal, "AES-256-GCM seal failed");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AesGcmOpen(const SecureBytes& key, absl::string_view aad, absl::string_view sealed,
+                        std::string* out) {
+  if (key.size() != kAes256KeySize) return absl::InternalError("AES-256-GCM key must be 32 bytes");
+  if (sealed.size() < kGcmOverhead) {
+    return absl::DataLossError("sealed value is shorter than nonce and tag");
+  }
+  const auto* nonce = reinterpret_cast<const unsigned char*>(sealed.data());
+  const auto* body = nonce + kGcmNonceSize;
+  const size_t body_size = sealed.size() - kGcmOverhead;
+  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
+  const size_t start = out->size();
+  out->resize(start + body_size);
+  auto* plain = reinterpret_cast<unsigned char*>(out->data() + start);
+  int len = 0;
+  if (EVP_DecryptInit_ex(ctx, Aes256Gcm(), nullptr, key.data(), nonce) != 1 ||
+      (!aad.empty() &&
+       EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                         static_cast<int>(aad.size())) != 1) ||
+      EVP_DecryptUpdate(ctx, plain, &len, body, static_cast<int>(body_size)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kGcmTagSize,
+                          const_cast<unsigned char*>(body + body_size)) != 1) {
+    out->resize(start);
+    return openssl::ErrorStatus(absl::StatusCode::kInternal, "AES-256-GCM open failed");
+  }
+  if (EVP_DecryptFinal_ex(ctx, plain + len, &len) != 1) {
+    OPENSSL_cleanse(plain, body_size);
+    out->resize(start);
+    return absl::DataLossError("ciphertext does not authenticate");
+  }
+  return absl::OkStatus();
+}
+
+HmacSha256::HmacSha256(SecureBytes key)
+    : key_(std::move(key)), instance_id_(next_hmac_instance.fetch_add(1)) {}
+
+Digest HmacSha256::Mac(std::initializer_list<absl::string_view> parts) const {
+  thread_local ThreadMac mac;
+  static const OSSL_PARAM params[] = {
+      OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+      OSSL_PARAM_END};
+  Digest digest{};
+  size_t len = 0;
+  // Re-keying costs two SHA-256 blocks; reinitialising with a null key keeps the keyed state.
+  const bool rekey = mac.keyed_for != instance_id_;
+  if (EVP_MAC_init(mac.ctx.get(), rekey ? key_.data() : nullptr, rekey ? key_.size() : 0,
+                   rekey ? params : nullptr) != 1) {
+    abort();
+  }
+  mac.keyed_for = instance_id_;
+  for (absl::string_view part : parts) {
+    if (EVP_MAC_update(mac.ctx.get(), reinterpret_cast<const unsigned char*>(part.data()),
+                       part.size()) != 1) {
+      abort();
+    }
+  }
+  if (EVP_MAC_final(mac.ctx.get(), digest.data(), &len, digest.size()) != 1) abort();
+  return digest;
+}
+
+Digest Sha256(absl::string_view data) {
+  Digest digest{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
+    abort();
+  }
+  return digest;
+}
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace cdp::crypto

@@ -1,0 +1,64 @@
+#pragma once
+// A bounded LRU cache of unwrapped per-profile data keys. Keys are shared_ptr-owned SecureBytes,
+// so an evicted key is wiped as soon as the last reader using it lets go.
+//
+// A destroyed profile is remembered as a tombstone entry, so that a reader who loaded the key
+// just before the destruction cannot put it back into the cache afterwards.
+//
+// Thread safety: all methods are safe for concurrent use (sharded, one mutex per shard).
+
+#include <array>
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "common/profile_id.h"
+#include "common/secure_bytes.h"
+
+namespace cdp::storage {
+
+using DataKey = std::shared_ptr<const SecureBytes>;
+
+class DataKeyCache {
+ public:
+  // `capacity` entries in all (rounded up to a multiple of the shard count); at least 16.
+  explicit DataKeyCache(size_t capacity);
+
+  enum class Lookup { kMiss, kHit, kDestroyed };
+  // On kHit, *key holds the data key.
+  Lookup Get(const ProfileId& profile, DataKey* key);
+
+  // Inserts unless a tombstone or another key is already there (a loader racing a destroy).
+  void InsertIfAbsent(const ProfileId& profile, DataKey key);
+  // Inserts or replaces (a key that has just been created or committed).
+  void Put(const ProfileId& profile, DataKey key);
+  // Replaces any entry with a tombstone.
+  void MarkDestroyed(const ProfileId& profile);
+  // Removes any entry, tombstones included (a profile id that is about to be reused).
+  void Erase(const ProfileId& profile);
+
+  size_t size();
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Entry {
+    ProfileId profile;
+    DataKey key;  // null means destroyed
+  };
+  struct Shard {
+    absl::Mutex mu;
+    std::list<Entry> lru ABSL_GUARDED_BY(mu);  // front = most recent
+    absl::flat_hash_map<ProfileId, std::list<Entry>::iterator> index ABSL_GUARDED_BY(mu);
+  };
+
+  Shard& ShardFor(const ProfileId& profile);
+  void Upsert(Shard& shard, const ProfileId& profile, DataKey key, bool replace);
+
+  const size_t per_shard_capacity_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace cdp::storage

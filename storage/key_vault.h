@@ -1,0 +1,92 @@
+#pragma once
+// The key vault: per-profile data keys (DEKs), wrapped by the key-encryption keys (KEKs) of the
+// key file, in a RocksDB instance of their own beside the record database.
+//
+// Why a separate database: a checkpoint (backup) of the record database then holds no data keys,
+// so once a person's key is destroyed here, their records in every earlier backup are unreadable
+// too. Destroying a key is a synced delete followed (on Purge) by a flush and a forced compaction
+// so the wrapped key leaves the vault's files.
+//
+// Thread safety: all methods are safe for concurrent use. REQUIRES from callers: a profile's key
+// is not created and destroyed concurrently (the identity layer serializes writers per profile).
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/profile_id.h"
+#include "storage/data_key_cache.h"
+#include "storage/key_file.h"
+
+namespace rocksdb {
+class DB;
+class Env;
+}  // namespace rocksdb
+
+namespace cdp::storage {
+
+struct KeyVaultOptions {
+  std::string path;                    // directory of the vault's RocksDB; required
+  size_t cache_capacity = 1'000'000;   // unwrapped data keys kept in memory (~100 B each)
+  rocksdb::Env* env = nullptr;         // RocksDB environment; null = default (tests inject)
+  Clock* clock = nullptr;              // null = SystemClock
+};
+
+struct RotationReport {
+  uint32_t new_version = 0;
+  uint64_t rewrapped = 0;
+};
+
+class KeyVault {
+ public:
+  // Opens or creates the vault and checks it against the key file's KEKs and the store id:
+  // kFailedPrecondition when a KEK the vault was written with is missing from, or differs in,
+  // the key file, or when the vault belongs to another store.
+  static absl::StatusOr<std::unique_ptr<KeyVault>> Open(const KeyVaultOptions& options,
+                                                        KeyMaterial keys, std::string store_id);
+  ~KeyVault();
+
+  // A fresh random data key (not yet stored).
+  static DataKey NewKey();
+
+  // Wraps and durably (synced) stores the keys, then caches them.
+  absl::Status PutKeys(const std::vector<std::pair<ProfileId, DataKey>>& keys);
+
+  // The profile's data key. ShreddedError when it was destroyed (or never created); kDataLoss
+  // when the wrapped key does not authenticate; kFailedPrecondition when its KEK is unknown.
+  absl::StatusOr<DataKey> GetKey(const ProfileId& profile);
+
+  // Durably (synced) deletes the keys; from then on GetKey reports them shredded.
+  absl::Status DestroyKeys(const std::vector<ProfileId>& profiles);
+
+  // Flushes and compacts the vault so destroyed keys leave its files.
+  absl::Status Purge();
+
+  // Adds a new KEK version to the key file at `key_file_path`, then rewraps every data key under
+  // it. Records are untouched. Safe to re-run after a crash: keys not yet rewrapped stay readable
+  // under their old version.
+  absl::StatusOr<RotationReport> RotateKek(const std::string& key_file_path);
+
+  // Number of data keys per KEK version (for operations and tests).
+  absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>> CountByKekVersion();
+
+ private:
+  KeyVault(const KeyVaultOptions& options, std::unique_ptr<rocksdb::DB> db, KeyMaterial keys);
+  absl::Status CheckAndRecordMeta(const std::string& store_id);
+  absl::StatusOr<std::string> Wrap(const ProfileId& profile, const SecureBytes& dek);
+  absl::StatusOr<DataKey> Unwrap(const ProfileId& profile, absl::string_view stored);
+
+  KeyVaultOptions options_;
+  Clock* clock_;
+  std::unique_ptr<rocksdb::DB> db_;
+  DataKeyCache cache_;
+  absl::Mutex keys_mu_;
+  KeyMaterial keys_ ABSL_GUARDED_BY(keys_mu_);
+  absl::Mutex rotation_mu_;  // one rotation at a time
+};
+
+}  // namespace cdp::storage

@@ -1,0 +1,22 @@
+#pragma once
+// Conversions between RocksDB and absl types: the one place where rocksdb::Status becomes an
+// absl::Status, and Slice <-> absl::string_view (Debian's Abseil has its own string_view type).
+// Internal to storage/.
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "rocksdb/slice.h"
+#include "rocksdb/status.h"
+
+namespace cdp::storage {
+
+// Corruption -> kDataLoss, Busy -> kAborted, TryAgain/TimedOut -> kUnavailable,
+// NoSpace -> kResourceExhausted, NotFound -> kNotFound, InvalidArgument -> kInvalidArgument,
+// IOError -> kUnavailable (kResourceExhausted when the disk is full), others -> kInternal.
+inline rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+inline absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+absl::Status ToAbsl(const rocksdb::Status& status, absl::string_view context);
+
+}  // namespace cdp::storage

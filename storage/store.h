@@ -1,0 +1,198 @@
+#pragma once
+// Store: the one RocksDB database of a CDP server, with envelope encryption of personal data.
+//
+// Layout on disk (data_dir):
+//   db/        RocksDB with one column family per storage::Family
+//   keyvault/  RocksDB holding each profile's data key wrapped by the KEKs (see key_vault.h)
+//   keys       the key file (index key and KEKs), unless StoreOptions::key_file names another
+//
+// Values of sealed families are sealed with AES-256-GCM under the data key of the profile that
+// prefixes their key; callers pass and receive plaintext and cannot forget to encrypt. Every write
+// is one atomic, synced WriteBatch (durable when Write returns OK). Reads go through an optional
+// snapshot and never return records that the retention policy says have expired.
+//
+// Thread safety: Store is safe for concurrent use. A WriteBatch or Snapshot belongs to one thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/profile_id.h"
+#include "storage/blind_index.h"
+#include "storage/family.h"
+#include "storage/key_vault.h"
+#include "storage/record.h"
+#include "storage/retention_hook.h"
+
+namespace rocksdb {
+class Env;
+class WriteBatch;
+class Snapshot;
+}  // namespace rocksdb
+
+namespace cdp::storage {
+
+struct StoreOptions {
+  // Directory holding db/, keyvault/ and (by default) the key file. Required.
+  std::string data_dir;
+  // Key file path; empty = data_dir + "/keys".
+  std::string key_file;
+  // Create the database, vault and key file when none exist. When false, a missing store is
+  // kNotFound. An existing database whose key file is missing is always an error.
+  bool create_if_missing = true;
+  // RocksDB block cache shared by all families, in bytes. Default 256 MiB.
+  size_t block_cache_bytes = size_t{256} << 20;
+  // Unwrapped data keys cached in memory. Default 1,000,000 (~100 MiB).
+  size_t data_key_cache_capacity = 1'000'000;
+  // Memtable size per column family, in bytes. Default 32 MiB.
+  size_t write_buffer_bytes = size_t{32} << 20;
+  // Retention policy consulted on reads and by compaction; null keeps everything.
+  std::shared_ptr<const RetentionPolicy> retention;
+  // RocksDB environment for both databases; null = the default (tests inject MemEnv or faults).
+  rocksdb::Env* env = nullptr;
+  // Clock for retention and timestamps; null = SystemClock.
+  Clock* clock = nullptr;
+
+  absl::Status Validate() const;
+};
+
+class Store;
+
+// A group of writes applied atomically and durably by Store::Write.
+class WriteBatch {
+ public:
+  explicit WriteBatch(Store* store);
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+
+  // Writes `value` under `key`, sealed when the family is sealed. For sealed families the key
+  // must start with a profile id whose data key exists or was created in this batch; otherwise
+  // returns ShreddedError. kInvalidArgument when the key is shorter than a profile id.
+  absl::Status Put(Family family, absl::string_view key, const RecordMeta& meta,
+                   absl::string_view value);
+  void Delete(Family family, absl::string_view key);
+  // Deletes every key that starts with `prefix`.
+  void DeletePrefix(Family family, absl::string_view prefix);
+
+  // Creates a data key for a new profile. It is stored (synced) when the batch is written, before
+  // the batch's records. kAlreadyExists when the batch already created one for the profile.
+  absl::Status CreateDataKey(const ProfileId& profile);
+  // Destroys the profile's data key when the batch is written, before the batch's records.
+  void DestroyDataKey(const ProfileId& profile);
+
+  size_t count() const;
+  size_t byte_size() const;
+
+ private:
+  friend class Store;
+  Store* store_;
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
+  absl::flat_hash_map<ProfileId, DataKey> new_keys_;
+  std::vector<ProfileId> destroyed_keys_;
+};
+
+// A consistent point-in-time view for reads; released on destruction.
+class Snapshot {
+ public:
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+ private:
+  friend class Store;
+  Snapshot(Store* store, const rocksdb::Snapshot* snapshot) : store_(store), snapshot_(snapshot) {}
+  Store* store_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
+struct ScanOptions {
+  bool reverse = false;         // newest (largest key) first
+  size_t limit = SIZE_MAX;      // records delivered at most
+  const Snapshot* snapshot = nullptr;
+};
+
+struct StoreStats {
+  uint64_t estimated_keys[kFamilyCount] = {};
+  uint64_t live_sst_bytes = 0;
+  uint64_t memtable_bytes = 0;
+  uint64_t block_cache_usage_bytes = 0;
+};
+
+class Store {
+ public:
+  // Opens (or creates, per options) the store. Errors:
+  //   kNotFound           key file missing (its path is named), or store missing and !create
+  //   kInvalidArgument    options or key file malformed
+  //   kFailedPrecondition key file or vault does not belong to this database
+  //   kDataLoss           database corruption
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+
+  WriteBatch NewBatch() { return WriteBatch(this); }
+  // Applies the batch atomically with a synced WAL write; on OK every write is durable. New data
+  // keys are stored first, destroyed ones are destroyed first. kResourceExhausted on a full disk.
+  absl::Status Write(WriteBatch& batch);
+
+  std::unique_ptr<Snapshot> GetSnapshot();
+
+  // The record, opened; nullopt when absent or expired. ShreddedError when the profile's data key
+  // was destroyed; kDataLoss when the value was tampered with or moved.
+  absl::StatusOr<std::optional<Record>> Get(Family family, absl::string_view key,
+                                            const Snapshot* snapshot = nullptr);
+
+  // Calls `visit` for each unexpired record whose key starts with `prefix`, in key order (or
+  // reverse), until it returns false or `limit` records were delivered. Stops at the first error.
+  absl::Status Scan(Family family, absl::string_view prefix, const ScanOptions& options,
+                    absl::FunctionRef<bool(absl::string_view key, Record record)> visit);
+
+  const BlindIndex& blind_index() const { return *blind_index_; }
+  KeyVault& key_vault() { return *vault_; }
+  const StoreOptions& options() const { return options_; }
+  Clock& clock() const { return *clock_; }
+
+  // Writes a consistent copy of the record database to `dir` (which must not exist), online.
+  // The copy holds no data keys: restoring it needs this store's key vault and key file, and a
+  // person erased after the copy was taken stays unreadable in it.
+  absl::Status Checkpoint(const std::string& dir);
+
+  // Compacts the key range [begin, end) of a family to the bottom level (empty = unbounded),
+  // so deleted and expired records leave the files.
+  absl::Status CompactRange(Family family, absl::string_view begin = {}, absl::string_view end = {});
+  // Flushes memtables and compacts every family.
+  absl::Status CompactAll();
+
+  // Adds a new KEK version to the key file and rewraps every data key under it.
+  absl::StatusOr<RotationReport> RotateKeys();
+
+  absl::StatusOr<StoreStats> Stats();
+
+ private:
+  friend class WriteBatch;
+  friend class Snapshot;
+  struct Impl;
+  Store(StoreOptions options, std::unique_ptr<Impl> impl);
+
+  absl::StatusOr<std::optional<Record>> OpenValue(Family family, absl::string_view key,
+                                                  absl::string_view value, DataKey* cached_key,
+                                                  ProfileId* cached_profile);
+  absl::StatusOr<std::string> Seal(Family family, absl::string_view key, const RecordMeta& meta,
+                                   absl::string_view value, const DataKey& key_for_batch);
+
+  StoreOptions options_;
+  Clock* clock_;
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<BlindIndex> blind_index_;
+  std::unique_ptr<KeyVault> vault_;
+};
+
+}  // namespace cdp::storage

@@ -1,0 +1,68 @@
+#include "storage/store.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/status_macros.h"
+#include "rocksdb/write_batch.h"
+#include "storage/key_codec.h"
+#include "storage/rocksdb_util.h"
+#include "storage/store_impl.h"
+
+namespace cdp::storage {
+
+WriteBatch::WriteBatch(Store* store)
+    : store_(store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+WriteBatch::~WriteBatch() = default;
+WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
+WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
+
+absl::Status WriteBatch::Put(Family family, absl::string_view key, const RecordMeta& meta,
+                             absl::string_view value) {
+  std::string stored;
+  if (IsSealed(family)) {
+    CDP_ASSIGN_OR_RETURN(ProfileId profile, ParseProfilePrefix(key));
+    DataKey data_key;
+    if (auto it = new_keys_.find(profile); it != new_keys_.end()) {
+      data_key = it->second;
+    } else {
+      CDP_ASSIGN_OR_RETURN(data_key, store_->vault_->GetKey(profile));
+    }
+    stored.reserve(envelope::kHeaderSize + value.size() + crypto::kGcmOverhead);
+    envelope::AppendHeader(envelope::Format::kSealed, meta, &stored);
+    const std::string aad = SealAad(family, key, stored);
+    CDP_RETURN_IF_ERROR(crypto::AesGcmSeal(*data_key, aad, value, &stored));
+  } else {
+    stored.reserve(envelope::kHeaderSize + value.size());
+    envelope::AppendHeader(envelope::Format::kPlain, meta, &stored);
+    absl::StrAppend(&stored, value);
+  }
+  batch_->Put(store_->impl_->cf(family), ToSlice(key), stored).PermitUncheckedError();
+  return absl::OkStatus();
+}
+
+void WriteBatch::Delete(Family family, absl::string_view key) {
+  batch_->Delete(store_->impl_->cf(family), ToSlice(key)).PermitUncheckedError();
+}
+
+void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
+  std::string end = PrefixSuccessor(prefix);
+  if (end.empty()) end.assign(prefix.size() + 1, '\xff');
+  batch_->DeleteRange(store_->impl_->cf(family), ToSlice(prefix), end).PermitUncheckedError();
+}
+
+absl::Status WriteBatch::CreateDataKey(const ProfileId& profile) {
+  auto [it, inserted] = new_keys_.try_emplace(profile, nullptr);
+  if (!inserted) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("batch already created a data key for profile ", profile.ToHex()));
+  }
+  it->second = KeyVault::NewKey();
+  return absl::OkStatus();
+}
+
+void WriteBatch::DestroyDataKey(const ProfileId& profile) { destroyed_keys_.push_back(profile); }
+
+size_t WriteBatch::count() const { return batch_->Count(); }
+size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
+
+}  // namespace cdp::storage

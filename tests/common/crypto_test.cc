@@ -1,0 +1,84 @@
+#include "common/crypto.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/escaping.h"
+#include "tests/support/status_matchers.h"
+
+namespace cdp::crypto {
+namespace {
+
+using ::cdp::testing::IsOk;
+using ::cdp::testing::StatusIs;
+
+TEST(AesGcmTest, SealThenOpenRoundTrips) {
+  SecureBytes key = RandomKey();
+  std::string sealed;
+  ASSERT_THAT(AesGcmSeal(key, "aad", "hello world", &sealed), IsOk());
+  EXPECT_EQ(sealed.size(), 11 + kGcmOverhead);
+  EXPECT_EQ(sealed.find("hello"), std::string::npos);
+  std::string plain;
+  ASSERT_THAT(AesGcmOpen(key, "aad", sealed, &plain), IsOk());
+  EXPECT_EQ(plain, "hello world");
+}
+
+TEST(AesGcmTest, NoncesAreFreshPerSeal) {
+  SecureBytes key = RandomKey();
+  std::string a, b;
+  ASSERT_THAT(AesGcmSeal(key, "", "same", &a), IsOk());
+  ASSERT_THAT(AesGcmSeal(key, "", "same", &b), IsOk());
+  EXPECT_NE(a.substr(0, kGcmNonceSize), b.substr(0, kGcmNonceSize));
+  EXPECT_NE(a, b);
+}
+
+TEST(AesGcmTest, EveryFlippedByteIsDetected) {
+  SecureBytes key = RandomKey();
+  std::string sealed;
+  ASSERT_THAT(AesGcmSeal(key, "aad", "payload", &sealed), IsOk());
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    std::string tampered = sealed;
+    tampered[i] ^= 0x01;
+    std::string plain;
+    EXPECT_THAT(AesGcmOpen(key, "aad", tampered, &plain), StatusIs(absl::StatusCode::kDataLoss))
+        << "byte " << i;
+    EXPECT_TRUE(plain.empty());
+  }
+}
+
+TEST(AesGcmTest, WrongAssociatedDataOrKeyIsDetected) {
+  SecureBytes key = RandomKey();
+  std::string sealed, plain;
+  ASSERT_THAT(AesGcmSeal(key, "key-1", "payload", &sealed), IsOk());
+  EXPECT_THAT(AesGcmOpen(key, "key-2", sealed, &plain), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(AesGcmOpen(RandomKey(), "key-1", sealed, &plain),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(AesGcmOpen(key, "key-1", sealed.substr(0, 20), &plain),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(HmacSha256Test, MatchesRfc4231TestCase2) {
+  HmacSha256 mac(SecureBytes(absl::string_view("Jefe")));
+  Digest digest = mac.Mac({"what do ya want ", "for nothing?"});
+  EXPECT_EQ(absl::BytesToHexString(AsStringView(digest)),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(HmacSha256Test, InstancesWithDifferentKeysDifferOnOneThread) {
+  HmacSha256 a(SecureBytes(absl::string_view("key-a")));
+  HmacSha256 b(SecureBytes(absl::string_view("key-b")));
+  Digest a1 = a.Mac({"x"});
+  Digest b1 = b.Mac({"x"});
+  Digest a2 = a.Mac({"x"});
+  EXPECT_NE(a1, b1);
+  EXPECT_EQ(a1, a2);
+}
+
+TEST(ConstantTimeEqualsTest, ComparesContentAndLength) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+}
+
+}  // namespace
+}  // namespace cdp::crypto

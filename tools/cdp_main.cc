@@ -1,0 +1,2 @@
+// Placeholder until the server lands; replaced below.
+int main() { return 0; }
