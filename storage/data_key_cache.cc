@@ -57,15 +57,6 @@ void DataKeyCache::MarkDestroyed(const ProfileId& profile) {
   Upsert(shard, profile, nullptr, /*replace=*/true);
 }
 
-void DataKeyCache::Erase(const ProfileId& profile) {
-  Shard& shard = ShardFor(profile);
-  absl::MutexLock lock(&shard.mu);
-  auto it = shard.index.find(profile);
-  if (it == shard.index.end()) return;
-  shard.lru.erase(it->second);
-  shard.index.erase(it);
-}
-
 size_t DataKeyCache::size() {
   size_t total = 0;
   for (Shard& shard : shards_) {

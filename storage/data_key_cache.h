@@ -37,8 +37,6 @@ class DataKeyCache {
   void Put(const ProfileId& profile, DataKey key);
   // Replaces any entry with a tombstone.
   void MarkDestroyed(const ProfileId& profile);
-  // Removes any entry, tombstones included (a profile id that is about to be reused).
-  void Erase(const ProfileId& profile);
 
   size_t size();
 

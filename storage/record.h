@@ -29,6 +29,8 @@ struct RecordMeta {
 struct Record {
   RecordMeta meta;
   std::string value;
+
+  bool operator==(const Record&) const = default;
 };
 
 namespace envelope {

@@ -1,0 +1,70 @@
+#pragma once
+// A RocksDB FileSystemWrapper for tests that can make writes fail as if the disk were full.
+// (RocksDB's own fault-injection file system is not installed by Debian.)
+
+#include <atomic>
+#include <memory>
+
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
+
+namespace cdp::storage::testing {
+
+class FaultFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FaultFileSystem(std::shared_ptr<rocksdb::FileSystem> target)
+      : FileSystemWrapper(std::move(target)) {}
+  const char* Name() const override { return "FaultFileSystem"; }
+
+  // While set, every append and sync of a writable file fails with NoSpace.
+  void SetDiskFull(bool full) { disk_full_.store(full); }
+  bool disk_full() const { return disk_full_.load(); }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& fname, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override;
+
+ private:
+  std::atomic<bool> disk_full_{false};
+};
+
+class FaultWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultWritableFile(std::unique_ptr<rocksdb::FSWritableFile> target, const FaultFileSystem* fs)
+      : FSWritableFileOwnerWrapper(std::move(target)), fs_(fs) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (fs_->disk_full()) return rocksdb::IOStatus::NoSpace("injected: disk full");
+    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    if (fs_->disk_full()) return rocksdb::IOStatus::NoSpace("injected: disk full");
+    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (fs_->disk_full()) return rocksdb::IOStatus::NoSpace("injected: disk full");
+    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                          rocksdb::IODebugContext* dbg) override {
+    if (fs_->disk_full()) return rocksdb::IOStatus::NoSpace("injected: disk full");
+    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+  }
+
+ private:
+  const FaultFileSystem* fs_;
+};
+
+inline rocksdb::IOStatus FaultFileSystem::NewWritableFile(
+    const std::string& fname, const rocksdb::FileOptions& options,
+    std::unique_ptr<rocksdb::FSWritableFile>* result, rocksdb::IODebugContext* dbg) {
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  rocksdb::IOStatus s = target()->NewWritableFile(fname, options, &file, dbg);
+  if (s.ok()) result->reset(new FaultWritableFile(std::move(file), this));
+  return s;
+}
+
+}  // namespace cdp::storage::testing

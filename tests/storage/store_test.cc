@@ -1,0 +1,228 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "storage/errors.h"
+#include "tests/storage/store_fixture.h"
+
+namespace cdp::storage {
+namespace {
+
+using ::cdp::testing::IsOk;
+using ::cdp::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class StoreTest : public testing::StoreTestBase {
+ protected:
+  void SetUp() override { Open(); }
+};
+
+TEST_F(StoreTest, SealedAndPlainRecordsRoundTripWithMeta) {
+  ProfileId profile = NewProfile();
+  RecordMeta meta{.category = 7, .time_micros = 123456};
+  PutOrDie(Family::kProfiles, ProfileKey(profile), "profile-bytes", meta);
+  PutOrDie(Family::kRedirects, ProfileKey(ProfileId::Random()), "plain-bytes", meta);
+
+  CDP_ASSERT_OK_AND_ASSIGN(std::optional<Record> record,
+                           store_->Get(Family::kProfiles, ProfileKey(profile)));
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->value, "profile-bytes");
+  EXPECT_EQ(record->meta, meta);
+}
+
+TEST_F(StoreTest, AbsentKeyIsNulloptNotAnError) {
+  EXPECT_THAT(store_->Get(Family::kProfiles, ProfileKey(ProfileId::Random())),
+              ::cdp::testing::IsOkAndHolds(std::nullopt));
+}
+
+TEST_F(StoreTest, ReopenKeepsRecordsAndDataKeys) {
+  ProfileId profile = NewProfile();
+  PutOrDie(Family::kEvents, ProfileRecordKey(profile, 1, 1), "event-1");
+  Close();
+  Open();
+  EXPECT_EQ(GetValueOrDie(Family::kEvents, ProfileRecordKey(profile, 1, 1)), "event-1");
+}
+
+TEST_F(StoreTest, ReverseScanGivesLastEventsNewestFirstWithinOneProfile) {
+  ProfileId a = NewProfile();
+  ProfileId b = NewProfile();
+  for (int t = 1; t <= 30; ++t) {
+    PutOrDie(Family::kEvents, ProfileRecordKey(a, t * 1000, 0), absl::StrCat("a", t));
+    PutOrDie(Family::kEvents, ProfileRecordKey(b, t * 1000 + 1, 0), absl::StrCat("b", t));
+  }
+  std::vector<std::string> seen;
+  ASSERT_THAT(store_->Scan(Family::kEvents, ProfileKey(a), {.reverse = true, .limit = 3},
+                           [&](absl::string_view, Record r) {
+                             seen.push_back(r.value);
+                             return true;
+                           }),
+              IsOk());
+  EXPECT_THAT(seen, ElementsAre("a30", "a29", "a28"));
+
+  seen.clear();
+  ASSERT_THAT(store_->Scan(Family::kEvents, ProfileKey(b), {.limit = 2},
+                           [&](absl::string_view, Record r) {
+                             seen.push_back(r.value);
+                             return true;
+                           }),
+              IsOk());
+  EXPECT_THAT(seen, ElementsAre("b1", "b2"));
+}
+
+TEST_F(StoreTest, ScanStopsWhenVisitorSaysSo) {
+  ProfileId a = NewProfile();
+  for (int t = 0; t < 5; ++t) PutOrDie(Family::kEvents, ProfileRecordKey(a, t, 0), "x");
+  int visits = 0;
+  ASSERT_THAT(store_->Scan(Family::kEvents, ProfileKey(a), {},
+                           [&](absl::string_view, Record) { return ++visits < 2; }),
+              IsOk());
+  EXPECT_EQ(visits, 2);
+}
+
+TEST_F(StoreTest, SnapshotSeesThePointInTime) {
+  ProfileId a = NewProfile();
+  PutOrDie(Family::kProfiles, ProfileKey(a), "v1");
+  std::unique_ptr<Snapshot> snapshot = store_->GetSnapshot();
+  PutOrDie(Family::kProfiles, ProfileKey(a), "v2");
+  CDP_ASSERT_OK_AND_ASSIGN(auto old_record,
+                           store_->Get(Family::kProfiles, ProfileKey(a), snapshot.get()));
+  ASSERT_TRUE(old_record.has_value());
+  EXPECT_EQ(old_record->value, "v1");
+  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(a)), "v2");
+}
+
+TEST_F(StoreTest, DeletePrefixRemovesOneProfileOnly) {
+  ProfileId a = NewProfile();
+  ProfileId b = NewProfile();
+  for (int t = 0; t < 10; ++t) {
+    PutOrDie(Family::kEvents, ProfileRecordKey(a, t, 0), "a");
+    PutOrDie(Family::kEvents, ProfileRecordKey(b, t, 0), "b");
+  }
+  WriteBatch batch = store_->NewBatch();
+  batch.DeletePrefix(Family::kEvents, ProfileKey(a));
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  int a_count = 0, b_count = 0;
+  auto count = [](int* n) {
+    return [n](absl::string_view, Record) {
+      ++*n;
+      return true;
+    };
+  };
+  ASSERT_THAT(store_->Scan(Family::kEvents, ProfileKey(a), {}, count(&a_count)), IsOk());
+  ASSERT_THAT(store_->Scan(Family::kEvents, ProfileKey(b), {}, count(&b_count)), IsOk());
+  EXPECT_EQ(a_count, 0);
+  EXPECT_EQ(b_count, 10);
+}
+
+TEST_F(StoreTest, BatchIsAllOrNothingWhenAPutFails) {
+  ProfileId a = NewProfile();
+  WriteBatch batch = store_->NewBatch();
+  ASSERT_THAT(batch.Put(Family::kProfiles, ProfileKey(a), {}, "ok"), IsOk());
+  // A profile without a data key cannot be sealed: the caller learns before anything is written.
+  EXPECT_TRUE(IsShredded(batch.Put(Family::kProfiles, ProfileKey(ProfileId::Random()), {}, "x")));
+  EXPECT_THAT(batch.Put(Family::kEvents, "short", {}, "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(batch.count(), 1u);
+}
+
+TEST_F(StoreTest, CreatingTwoDataKeysForOneProfileInABatchFails) {
+  ProfileId a = ProfileId::Random();
+  WriteBatch batch = store_->NewBatch();
+  ASSERT_THAT(batch.CreateDataKey(a), IsOk());
+  EXPECT_THAT(batch.CreateDataKey(a), StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+TEST_F(StoreTest, RecordsOfANewProfileCanBeSealedInTheBatchThatCreatesItsKey) {
+  ProfileId a = ProfileId::Random();
+  WriteBatch batch = store_->NewBatch();
+  ASSERT_THAT(batch.CreateDataKey(a), IsOk());
+  ASSERT_THAT(batch.Put(Family::kProfiles, ProfileKey(a), {}, "fresh"), IsOk());
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  Close();
+  Open();
+  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(a)), "fresh");
+}
+
+// Expires events (category 1) older than 100 seconds.
+class EventTtl : public RetentionPolicy {
+ public:
+  bool IsExpired(Family family, const RecordMeta& meta, int64_t now_micros) const override {
+    return family == Family::kEvents && meta.category == 1 &&
+           meta.time_micros < now_micros - 100'000'000;
+  }
+};
+
+TEST_F(StoreTest, RetentionHidesExpiredRecordsOnReadAndCompactionDropsThem) {
+  StoreOptions options = Options();
+  options.retention = std::make_shared<EventTtl>();
+  Open(options);
+  ProfileId a = NewProfile();
+  const int64_t now = clock_.NowMicros();
+  PutOrDie(Family::kEvents, ProfileRecordKey(a, 1, 0), "old-expiring",
+           {.category = 1, .time_micros = now - 200'000'000});
+  PutOrDie(Family::kEvents, ProfileRecordKey(a, 2, 0), "old-kept",
+           {.category = 2, .time_micros = now - 200'000'000});
+  PutOrDie(Family::kEvents, ProfileRecordKey(a, 3, 0), "new",
+           {.category = 1, .time_micros = now});
+
+  EXPECT_EQ(GetValueOrDie(Family::kEvents, ProfileRecordKey(a, 1, 0)), "<absent>");
+  std::vector<std::string> seen;
+  ASSERT_THAT(store_->Scan(Family::kEvents, ProfileKey(a), {},
+                           [&](absl::string_view, Record r) {
+                             seen.push_back(r.value);
+                             return true;
+                           }),
+              IsOk());
+  EXPECT_THAT(seen, ElementsAre("old-kept", "new"));
+
+  ASSERT_THAT(store_->CompactAll(), IsOk());
+  Close();
+  std::map<std::string, std::string> raw = testing::RawFamily(options.data_dir, Family::kEvents);
+  EXPECT_EQ(raw.size(), 2u);
+  EXPECT_FALSE(raw.contains(ProfileRecordKey(a, 1, 0)));
+  EXPECT_TRUE(raw.contains(ProfileRecordKey(a, 3, 0)));
+}
+
+TEST_F(StoreTest, CheckpointRestoresWithTheLiveVaultAndKeyFile) {
+  ProfileId a = NewProfile();
+  PutOrDie(Family::kProfiles, ProfileKey(a), "in-backup");
+  const std::string backup = dir_.Sub("backup");
+  ASSERT_THAT(store_->Checkpoint(backup), IsOk());
+  PutOrDie(Family::kProfiles, ProfileKey(a), "after-backup");
+  Close();
+
+  const std::string restored = dir_.Sub("restored");
+  std::filesystem::create_directories(restored);
+  std::filesystem::rename(backup, restored + "/db");
+  std::filesystem::copy(Options().data_dir + "/keyvault", restored + "/keyvault");
+  std::filesystem::copy_file(Options().data_dir + "/keys", restored + "/keys");
+  StoreOptions options = Options();
+  options.data_dir = restored;
+  Open(options);
+  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(a)), "in-backup");
+}
+
+TEST_F(StoreTest, OpenWithoutCreateOnAnEmptyDirectoryIsNotFound) {
+  Close();
+  StoreOptions options = Options();
+  options.data_dir = dir_.Sub("nothing-here");
+  options.create_if_missing = false;
+  EXPECT_THAT(Store::Open(options), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(StoreTest, InvalidOptionsNameTheField) {
+  Close();
+  StoreOptions options = Options();
+  options.data_dir.clear();
+  EXPECT_THAT(Store::Open(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("data_dir")));
+  options = Options();
+  options.block_cache_bytes = 10;
+  EXPECT_THAT(Store::Open(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("block_cache_bytes")));
+}
+
+}  // namespace
+}  // namespace cdp::storage
