@@ -16,7 +16,8 @@ endif()
 # Warnings as errors for our own code.
 function(cdp_target_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Werror=unused-result
-                                           -Wno-unused-parameter)
+                                           -Wno-unused-parameter
+                                           -Wno-missing-field-initializers)
 endfunction()
 
 # cdp_library(NAME SOURCES ... DEPS ...): one library per folder, alias cdp::NAME.

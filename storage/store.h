@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/profile_id.h"
 #include "storage/blind_index.h"
@@ -155,6 +156,11 @@ class Store {
   absl::Status Scan(Family family, absl::string_view prefix, const ScanOptions& options,
                     absl::FunctionRef<bool(absl::string_view key, Record record)> visit);
 
+  // Serializes the writers that change profile-prefixed records (identity resolution, merges,
+  // unmerge, erasure, consent changes), so that a merge never races another change to a profile.
+  // Readers do not take it.
+  absl::Mutex& profile_writer_mutex() { return profile_writer_mu_; }
+
   const BlindIndex& blind_index() const { return *blind_index_; }
   KeyVault& key_vault() { return *vault_; }
   const StoreOptions& options() const { return options_; }
@@ -193,6 +199,7 @@ class Store {
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<BlindIndex> blind_index_;
   std::unique_ptr<KeyVault> vault_;
+  absl::Mutex profile_writer_mu_;
 };
 
 }  // namespace cdp::storage

@@ -1,0 +1,379 @@
+// IdentityGraph::Resolve: plan every event of a batch in memory, then materialize the result
+// into the caller's WriteBatch. Planning first means a profile merged twice in one batch (A into
+// B, then B into C) has its stored records moved once, straight to the final survivor.
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "identity/identity_graph.h"
+#include "identity/profile_node.h"
+#include "storage/key_codec.h"
+
+namespace cdp::identity {
+
+using internal::IndexEntry;
+using internal::Node;
+using storage::Family;
+
+namespace {
+
+// Families whose records belong to a profile and move with it on merge. The profiles family is
+// not here: identity rewrites its node, and hooks combine the rest of it.
+constexpr Family kMovedFamilies[] = {Family::kEvents, Family::kConsent, Family::kMerges,
+                                     Family::kConversations};
+constexpr Family kProfileFamilies[] = {Family::kProfiles, Family::kEvents, Family::kConsent,
+                                       Family::kMerges, Family::kConversations};
+
+struct PendingMerge {
+  ProfileId survivor;
+  std::vector<ProfileId> absorbed;
+  std::vector<Identifier> bridging;
+  std::string message_id;
+  int64_t time_micros = 0;
+};
+
+}  // namespace
+
+class IdentityGraph::Batch {
+ public:
+  Batch(IdentityGraph* graph, storage::WriteBatch* batch) : g_(graph), batch_(batch) {}
+
+  absl::StatusOr<Resolution> ResolveOne(const EventIdentity& event);
+  absl::Status Materialize();
+  ProfileId Find(ProfileId id) const {
+    for (auto it = redirect_.find(id); it != redirect_.end(); it = redirect_.find(id)) {
+      id = it->second;
+    }
+    return id;
+  }
+  IdentityCounters counters;
+
+ private:
+  struct Candidate {
+    Identifier id;
+    crypto::Digest hash;
+    size_t priority;
+  };
+
+  absl::StatusOr<std::optional<IndexEntry>> Lookup(const crypto::Digest& hash);
+  absl::StatusOr<Node*> LoadNode(const ProfileId& id);
+  absl::StatusOr<bool> IsSuppressed(const crypto::Digest& hash);
+  Node* NewNode(int64_t now);
+  void Point(const crypto::Digest& hash, const ProfileId& profile, bool no_bridge = false);
+  bool BreaksLimit(const std::vector<Node*>& profiles,
+                   const std::vector<const Candidate*>& unmatched) const;
+  absl::Status MoveRecords(const ProfileId& from, const ProfileId& to);
+
+  IdentityGraph* g_;
+  storage::WriteBatch* batch_;
+  // Blind-index entries read or changed in this batch; nullopt caches a miss.
+  absl::flat_hash_map<crypto::Digest, std::optional<IndexEntry>> index_;
+  absl::flat_hash_set<crypto::Digest> dirty_index_;
+  absl::flat_hash_map<ProfileId, std::unique_ptr<Node>> nodes_;
+  absl::flat_hash_set<ProfileId> new_nodes_;
+  absl::flat_hash_set<ProfileId> dirty_nodes_;
+  absl::flat_hash_map<ProfileId, ProfileId> redirect_;  // absorbed -> survivor, in this batch
+  std::vector<PendingMerge> merges_;
+};
+
+absl::StatusOr<std::optional<IndexEntry>> IdentityGraph::Batch::Lookup(
+    const crypto::Digest& hash) {
+  if (auto it = index_.find(hash); it != index_.end()) return it->second;
+  CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
+                       g_->store_->Get(Family::kIdentifiers, storage::DigestKey(hash)));
+  std::optional<IndexEntry> entry;
+  if (record) {
+    CDP_ASSIGN_OR_RETURN(entry, internal::DecodeIndexEntry(record->value));
+  }
+  index_.emplace(hash, entry);
+  return entry;
+}
+
+absl::StatusOr<Node*> IdentityGraph::Batch::LoadNode(const ProfileId& id) {
+  if (auto it = nodes_.find(id); it != nodes_.end()) return it->second.get();
+  CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
+                       g_->store_->Get(Family::kProfiles, internal::NodeKey(id)));
+  if (!record) return nullptr;
+  CDP_ASSIGN_OR_RETURN(Node node, Node::Decode(id, record->value));
+  auto [it, inserted] = nodes_.emplace(id, std::make_unique<Node>(std::move(node)));
+  return it->second.get();
+}
+
+absl::StatusOr<bool> IdentityGraph::Batch::IsSuppressed(const crypto::Digest& hash) {
+  CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
+                       g_->store_->Get(Family::kSuppression, storage::DigestKey(hash)));
+  return record.has_value();
+}
+
+Node* IdentityGraph::Batch::NewNode(int64_t now) {
+  ProfileId id = ProfileId::Random();
+  auto [it, inserted] = nodes_.emplace(id, std::make_unique<Node>(Node::New(id, now)));
+  new_nodes_.insert(id);
+  dirty_nodes_.insert(id);
+  return it->second.get();
+}
+
+void IdentityGraph::Batch::Point(const crypto::Digest& hash, const ProfileId& profile,
+                                 bool no_bridge) {
+  index_[hash] = IndexEntry{.profile = profile, .no_bridge = no_bridge};
+  dirty_index_.insert(hash);
+}
+
+// A limit is broken when linking gives a type more values than allowed and more than any of the
+// profiles already held (a profile over a limit lowered since is not split by new events).
+bool IdentityGraph::Batch::BreaksLimit(const std::vector<Node*>& profiles,
+                                       const std::vector<const Candidate*>& unmatched) const {
+  absl::flat_hash_map<absl::string_view, uint32_t> added;
+  for (const Candidate* c : unmatched) ++added[c->id.type];
+  absl::flat_hash_set<absl::string_view> types;
+  for (const auto& [type, n] : added) types.insert(type);
+  for (Node* node : profiles) {
+    for (const auto& stored : node->proto().identifiers()) types.insert(stored.type());
+  }
+  for (absl::string_view type : types) {
+    const uint32_t limit = g_->options_.MaxValuesFor(type);
+    if (limit == 0) continue;
+    uint32_t total = added.contains(type) ? added[type] : 0, largest = 0;
+    for (Node* node : profiles) {
+      const uint32_t n = node->CountOfType(type);
+      total += n;
+      largest = std::max(largest, n);
+    }
+    if (total > limit && total > largest) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity& event) {
+  Resolution result;
+  std::vector<Candidate> candidates;
+  for (const Identifier& id : event.identifiers) {
+    auto rank = std::find(g_->priority_.begin(), g_->priority_.end(), id.type);
+    if (rank == g_->priority_.end()) continue;  // not a configured type
+    bool duplicate = false;
+    for (const Candidate& c : candidates) duplicate = duplicate || c.id == id;
+    if (duplicate) continue;
+    candidates.push_back({id, g_->store_->blind_index().Hash(id.type, id.value),
+                          static_cast<size_t>(rank - g_->priority_.begin())});
+  }
+  if (candidates.empty()) {
+    result.outcome = Resolution::Outcome::kNoIdentifiers;
+    return result;
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.priority < b.priority; });
+  for (const Candidate& c : candidates) {
+    CDP_ASSIGN_OR_RETURN(bool suppressed, IsSuppressed(c.hash));
+    if (suppressed) {
+      ++counters.suppressed;
+      result.outcome = Resolution::Outcome::kSuppressed;
+      return result;
+    }
+  }
+
+  std::vector<Node*> profiles;                // distinct matched profiles, best match first
+  std::vector<const Candidate*> unmatched;
+  std::vector<const Candidate*> bridging;
+  while (true) {
+    profiles.clear();
+    unmatched.clear();
+    bridging.clear();
+    size_t drop = candidates.size();  // index of a candidate to drop, if any
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      CDP_ASSIGN_OR_RETURN(std::optional<IndexEntry> entry, Lookup(candidates[i].hash));
+      Node* node = nullptr;
+      if (entry) {
+        CDP_ASSIGN_OR_RETURN(node, LoadNode(Find(entry->profile)));
+      }
+      if (node == nullptr) {
+        unmatched.push_back(&candidates[i]);
+        continue;
+      }
+      const bool known = std::find(profiles.begin(), profiles.end(), node) != profiles.end();
+      if (!known && entry->no_bridge && !profiles.empty()) {
+        drop = i;  // an unmerged identifier never links two profiles again
+        break;
+      }
+      if (!known) profiles.push_back(node);
+      bridging.push_back(&candidates[i]);
+    }
+    if (drop == candidates.size() && candidates.size() > 1 && BreaksLimit(profiles, unmatched)) {
+      drop = candidates.size() - 1;  // the lowest-priority identifier
+    }
+    if (drop == candidates.size()) break;
+    result.dropped_types.push_back(candidates[drop].id.type);
+    ++counters.dropped_by_limit;
+    candidates.erase(candidates.begin() + drop);
+  }
+
+  const int64_t now = event.time_micros;
+  Node* target = nullptr;
+  if (profiles.empty()) {
+    target = NewNode(g_->clock_->NowMicros());
+    result.created = true;
+    ++counters.created;
+  } else {
+    Node* survivor = *std::max_element(profiles.begin(), profiles.end(), [](Node* a, Node* b) {
+      if (a->proto().event_count() != b->proto().event_count()) {
+        return a->proto().event_count() < b->proto().event_count();
+      }
+      return a->proto().created_micros() > b->proto().created_micros();
+    });
+    uint64_t merges_after = survivor->proto().merge_count();
+    for (Node* node : profiles) {
+      if (node != survivor) merges_after += node->proto().merge_count() + 1;
+    }
+    if (profiles.size() > 1 && merges_after > g_->options_.max_merges_per_profile) {
+      target = profiles.front();  // the profile of the highest-priority identifier
+      result.cap_hit = true;
+    } else {
+      target = survivor;
+      PendingMerge merge{.survivor = survivor->id(), .message_id = event.message_id,
+                         .time_micros = now};
+      for (Node* node : profiles) {
+        if (node == survivor) continue;
+        survivor->Absorb(*node);
+        redirect_[node->id()] = survivor->id();
+        for (const Identifier& id : node->Identifiers()) {
+          Point(g_->store_->blind_index().Hash(id.type, id.value), survivor->id());
+        }
+        dirty_nodes_.erase(node->id());
+        merge.absorbed.push_back(node->id());
+        ++result.merged;
+      }
+      if (!merge.absorbed.empty()) {
+        for (const Candidate* c : bridging) merge.bridging.push_back(c->id);
+        merges_.push_back(std::move(merge));
+        counters.merges += result.merged;
+      }
+    }
+  }
+  std::vector<Identifier> seen_together;
+  for (const Candidate& c : candidates) {
+    if (target->Has(c.id)) {
+      seen_together.push_back(c.id);
+      continue;
+    }
+    const bool is_unmatched =
+        std::find(unmatched.begin(), unmatched.end(), &c) != unmatched.end();
+    if (!is_unmatched) continue;  // held by another profile the cap kept apart
+    if (target->identifier_count() >= g_->options_.max_identifiers_per_profile) {
+      result.cap_hit = true;
+      continue;
+    }
+    target->AddIdentifier(c.id, now);
+    Point(c.hash, target->id());
+    seen_together.push_back(c.id);
+  }
+  if (result.cap_hit) ++counters.cap_hits;
+  target->AddObservation(seen_together);
+  auto& proto = target->mutable_proto();
+  proto.set_event_count(proto.event_count() + 1);
+  proto.set_updated_micros(std::max(proto.updated_micros(), g_->clock_->NowMicros()));
+  dirty_nodes_.insert(target->id());
+  result.profile = target->id();
+  return result;
+}
+
+absl::Status IdentityGraph::Batch::MoveRecords(const ProfileId& from, const ProfileId& to) {
+  for (Family family : kMovedFamilies) {
+    absl::Status put_status;
+    CDP_RETURN_IF_ERROR(g_->store_->Scan(
+        family, storage::ProfileKey(from), {}, [&](absl::string_view key, storage::Record record) {
+          std::string moved = storage::ProfileChildKey(to, key.substr(ProfileId::kSize));
+          put_status = batch_->Put(family, moved, record.meta, record.value);
+          return put_status.ok();
+        }));
+    CDP_RETURN_IF_ERROR(put_status);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IdentityGraph::Batch::Materialize() {
+  // Data keys of new profiles first: records moved into them are sealed under those keys.
+  for (const ProfileId& id : new_nodes_) {
+    if (!redirect_.contains(id)) CDP_RETURN_IF_ERROR(batch_->CreateDataKey(id));
+  }
+  absl::flat_hash_map<ProfileId, std::vector<ProfileId>> absorbed_by;
+  for (const auto& [loser, unused] : redirect_) {
+    if (!new_nodes_.contains(loser)) absorbed_by[Find(loser)].push_back(loser);
+  }
+  for (auto& [survivor, absorbed] : absorbed_by) {
+    std::sort(absorbed.begin(), absorbed.end());
+    for (MergeHook* hook : g_->hooks_) {
+      CDP_RETURN_IF_ERROR(hook->OnMerge(survivor, absorbed, *batch_));
+    }
+    for (const ProfileId& loser : absorbed) {
+      CDP_RETURN_IF_ERROR(MoveRecords(loser, survivor));
+      for (Family family : kProfileFamilies) {
+        batch_->DeletePrefix(family, storage::ProfileKey(loser));
+      }
+      batch_->DestroyDataKey(loser);
+      CDP_RETURN_IF_ERROR(batch_->Put(Family::kRedirects, storage::ProfileKey(loser),
+                                      {.time_micros = g_->clock_->NowMicros()},
+                                      survivor.bytes()));
+    }
+  }
+  for (const ProfileId& id : dirty_nodes_) {
+    const Node& node = *nodes_.at(id);
+    CDP_RETURN_IF_ERROR(batch_->Put(Family::kProfiles, internal::NodeKey(id),
+                                    {.time_micros = node.proto().updated_micros()},
+                                    node.Encode()));
+  }
+  for (const crypto::Digest& hash : dirty_index_) {
+    IndexEntry entry = *index_.at(hash);
+    entry.profile = Find(entry.profile);
+    CDP_RETURN_IF_ERROR(batch_->Put(Family::kIdentifiers, storage::DigestKey(hash), {},
+                                    internal::EncodeIndexEntry(entry)));
+  }
+  for (size_t i = 0; i < merges_.size(); ++i) {
+    const PendingMerge& merge = merges_[i];
+    pb::MergeLogEntry entry;
+    entry.set_kind(pb::MergeLogEntry::MERGE);
+    entry.set_time_micros(merge.time_micros);
+    entry.set_message_id(merge.message_id);
+    entry.set_survivor(std::string(merge.survivor.bytes().data(), ProfileId::kSize));
+    for (const ProfileId& id : merge.absorbed) {
+      entry.add_absorbed(std::string(id.bytes().data(), ProfileId::kSize));
+    }
+    for (const Identifier& id : merge.bridging) {
+      internal::ToStored(id, merge.time_micros, entry.add_bridging());
+    }
+    const std::string key =
+        g_->EventKey(Find(merge.survivor), merge.time_micros, absl::StrCat(merge.message_id, "#merge", i));
+    CDP_RETURN_IF_ERROR(batch_->Put(Family::kMerges, key,
+                                    {.time_micros = g_->clock_->NowMicros()},
+                                    entry.SerializeAsString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Resolution>> IdentityGraph::Resolve(
+    absl::Span<const EventIdentity> events, storage::WriteBatch& batch) {
+  Batch state(this, &batch);
+  std::vector<Resolution> results;
+  results.reserve(events.size());
+  for (const EventIdentity& event : events) {
+    CDP_ASSIGN_OR_RETURN(Resolution resolution, state.ResolveOne(event));
+    results.push_back(std::move(resolution));
+  }
+  CDP_RETURN_IF_ERROR(state.Materialize());
+  for (Resolution& resolution : results) {
+    if (resolution.outcome == Resolution::Outcome::kResolved) {
+      resolution.profile = state.Find(resolution.profile);
+    }
+  }
+  absl::MutexLock lock(&counters_mu_);
+  counters_.created += state.counters.created;
+  counters_.merges += state.counters.merges;
+  counters_.cap_hits += state.counters.cap_hits;
+  counters_.dropped_by_limit += state.counters.dropped_by_limit;
+  counters_.suppressed += state.counters.suppressed;
+  return results;
+}
+
+}  // namespace cdp::identity

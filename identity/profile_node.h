@@ -1,0 +1,76 @@
+#pragma once
+// Internal to identity/: the in-memory form of a profile's identity node (identity.proto
+// IdentityNode) with indexes for the rule checks, and the encodings of index entries and keys.
+//
+// Thread safety: a Node belongs to one Resolve/Unmerge call.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "common/profile_id.h"
+#include "identity/identifier.h"
+#include "identity/identity.pb.h"
+
+namespace cdp::identity::internal {
+
+// Observations kept per profile; past this, new identifier sets are no longer recorded (they
+// only matter to unmerge, which then falls back on the events themselves).
+inline constexpr size_t kMaxObservations = 10'000;
+
+// Key of a profile's identity node in the profiles family: profile id | 0x01.
+std::string NodeKey(const ProfileId& profile);
+
+// The value of a blind-index entry: profile id (16) | flags (1).
+struct IndexEntry {
+  ProfileId profile;
+  bool no_bridge = false;  // set by unmerge: this identifier never links two profiles again
+};
+std::string EncodeIndexEntry(const IndexEntry& entry);
+absl::StatusOr<IndexEntry> DecodeIndexEntry(absl::string_view value);
+
+Identifier FromStored(const pb::StoredIdentifier& stored);
+void ToStored(const Identifier& id, int64_t first_seen_micros, pb::StoredIdentifier* out);
+
+class Node {
+ public:
+  static Node New(const ProfileId& id, int64_t now_micros);
+  // kDataLoss when `bytes` is not an IdentityNode.
+  static absl::StatusOr<Node> Decode(const ProfileId& id, absl::string_view bytes);
+  std::string Encode() const { return proto_.SerializeAsString(); }
+
+  const ProfileId& id() const { return id_; }
+  const pb::IdentityNode& proto() const { return proto_; }
+  pb::IdentityNode& mutable_proto() { return proto_; }
+
+  bool Has(const Identifier& id) const { return index_.contains(id); }
+  uint32_t CountOfType(absl::string_view type) const;
+  size_t identifier_count() const { return index_.size(); }
+  std::vector<Identifier> Identifiers() const;
+
+  // Adds `id` if absent.
+  void AddIdentifier(const Identifier& id, int64_t first_seen_micros);
+  // Records that `ids` (all held by this node) were seen together.
+  void AddObservation(absl::Span<const Identifier> ids);
+  // Takes over everything `other` holds: identifiers, observations, merged ids and counts.
+  void Absorb(const Node& other);
+
+  // The members of every observation, as identifiers.
+  std::vector<std::vector<Identifier>> Observations() const;
+
+ private:
+  explicit Node(const ProfileId& id) : id_(id) {}
+  void Reindex();
+
+  ProfileId id_;
+  pb::IdentityNode proto_;
+  absl::flat_hash_map<Identifier, uint32_t> index_;  // identifier -> position in proto_
+  absl::flat_hash_map<std::string, uint32_t> type_counts_;
+  absl::flat_hash_set<std::string> observation_keys_;  // encoded member lists
+};
+
+}  // namespace cdp::identity::internal

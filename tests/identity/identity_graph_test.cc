@@ -1,0 +1,237 @@
+// Identity resolution rules, table by table, against a real store.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "tests/identity/identity_graph_fixture.h"
+
+namespace cdp::identity {
+namespace {
+
+using ::cdp::testing::IsOk;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
+
+class IdentityGraphTest : public testing::IdentityGraphTestBase {};
+
+TEST_F(IdentityGraphTest, SharedTabletNeverMergesTwoLoggedInPeople) {
+  Ingest({{"user_id", "ann"}, {"anonymous_id", "tablet-1"}});
+  Resolution bob = Ingest({{"user_id", "bob"}, {"anonymous_id", "tablet-1"}});
+  EXPECT_THAT(bob.dropped_types, ElementsAre("anonymous_id"));
+  EXPECT_TRUE(bob.created);
+  EXPECT_NE(ProfileOf("user_id", "ann"), ProfileOf("user_id", "bob"));
+  EXPECT_EQ(ProfileOf("anonymous_id", "tablet-1"), ProfileOf("user_id", "ann"));
+  EXPECT_EQ(bob.profile, *ProfileOf("user_id", "bob"));
+}
+
+TEST_F(IdentityGraphTest, JunkValuesNeverBridgeTwoPeople) {
+  const char* junk[] = {"null", "0", "undefined", "[object Object]", "  ", "-1", "N/A"};
+  int person = 0;
+  for (const char* value : junk) {
+    ++person;
+    Ingest({{"email", absl::StrCat("p", person, "@example.com")}, {"anonymous_id", value},
+            {"device_id", value}});
+    Ingest({{"email", absl::StrCat("q", person, "@example.com")}, {"anonymous_id", value},
+            {"device_id", value}});
+    if (std::string(value) == "N/A") continue;  // not a default blocked value: it may link
+    EXPECT_NE(ProfileOf("email", absl::StrCat("p", person, "@example.com")),
+              ProfileOf("email", absl::StrCat("q", person, "@example.com")))
+        << value;
+  }
+}
+
+TEST_F(IdentityGraphTest, EmailCaseAndSpacesResolveToOneProfile) {
+  Resolution first = Ingest({{"email", "  Ann.Lee@Example.COM "}});
+  Resolution second = Ingest({{"email", "ann.lee@example.com"}});
+  EXPECT_TRUE(first.created);
+  EXPECT_FALSE(second.created);
+  EXPECT_EQ(first.profile, second.profile);
+}
+
+TEST_F(IdentityGraphTest, PhoneFormatsResolveToOneProfile) {
+  Resolution first = Ingest({{"phone", "+1 (415) 555-0100"}});
+  Resolution second = Ingest({{"phone", "4155550100"}});
+  EXPECT_EQ(first.profile, second.profile);
+}
+
+TEST_F(IdentityGraphTest, EventWithoutUsableIdentifiersIsReportedNotLinked) {
+  Resolution r = Ingest({{"email", "null"}, {"user_id", " "}});
+  EXPECT_EQ(r.outcome, Resolution::Outcome::kNoIdentifiers);
+}
+
+TEST_F(IdentityGraphTest, MergeMovesEventsLeavesRedirectAndLogsTheBridge) {
+  for (int i = 0; i < 3; ++i) Ingest({{"email", "ann@example.com"}});
+  for (int i = 0; i < 5; ++i) Ingest({{"phone", "+14155550100"}});
+  const ProfileId by_email = *ProfileOf("email", "ann@example.com");
+  const ProfileId by_phone = *ProfileOf("phone", "+14155550100");
+  ASSERT_NE(by_email, by_phone);
+
+  Resolution bridge = Ingest({{"email", "ann@example.com"}, {"phone", "+14155550100"}});
+  EXPECT_EQ(bridge.merged, 1u);
+  EXPECT_EQ(bridge.profile, by_phone);  // the profile with more events survives
+  EXPECT_EQ(ProfileOf("email", "ann@example.com"), by_phone);
+  EXPECT_THAT(EventsOf(by_phone), SizeIs(9));
+  EXPECT_THAT(EventsOf(by_email), IsEmpty());
+  EXPECT_THAT(graph_->CurrentProfile(by_email), ::cdp::testing::IsOkAndHolds(by_phone));
+
+  CDP_ASSERT_OK_AND_ASSIGN(auto identity, graph_->GetIdentity(by_email));
+  ASSERT_TRUE(identity.has_value());
+  EXPECT_EQ(identity->profile, by_phone);
+  EXPECT_THAT(identity->merged_from, ElementsAre(by_email));
+  EXPECT_EQ(identity->event_count, 9u);
+  EXPECT_EQ(identity->merge_count, 1u);
+
+  CDP_ASSERT_OK_AND_ASSIGN(auto history, graph_->MergeHistory(by_phone));
+  ASSERT_THAT(history, SizeIs(1));
+  EXPECT_EQ(history[0].kind, MergeRecord::Kind::kMerge);
+  EXPECT_EQ(history[0].survivor, by_phone);
+  EXPECT_THAT(history[0].absorbed, ElementsAre(by_email));
+  EXPECT_EQ(history[0].message_id, "m9");
+  std::vector<std::string> bridging_types;
+  for (const Identifier& id : history[0].bridging) bridging_types.push_back(id.type);
+  EXPECT_THAT(bridging_types, UnorderedElementsAre("email", "phone"));
+}
+
+TEST_F(IdentityGraphTest, MergesChainAcrossChannelsInAnyArrivalOrder) {
+  const testing::Raw journey[] = {
+      {{"anonymous_id", "web-1"}},                                     // anonymous web visit
+      {{"anonymous_id", "web-1"}, {"email", "cy@example.com"}},         // email capture
+      {{"user_id", "cy"}, {"device_id", "app-1"}, {"email", "cy@example.com"}},  // app login
+      {{"phone", "+14155550199"}, {"user_id", "cy"}},                  // phone call
+  };
+  std::vector<int> order = {0, 1, 2, 3};
+  int permutation = 0;
+  do {
+    ++permutation;
+    Reopen(IdentityOptions());
+    for (int i : order) Ingest(journey[i]);
+    const auto profile = ProfileOf("user_id", "cy");
+    ASSERT_TRUE(profile.has_value());
+    for (const auto& [type, value] : std::vector<std::pair<std::string, std::string>>{
+             {"anonymous_id", "web-1"}, {"email", "cy@example.com"}, {"device_id", "app-1"},
+             {"phone", "+14155550199"}}) {
+      EXPECT_EQ(ProfileOf(type, value), profile) << "permutation " << permutation << " " << type;
+    }
+    EXPECT_THAT(EventsOf(*profile), SizeIs(4)) << "permutation " << permutation;
+    store_.reset();
+    graph_.reset();
+    std::filesystem::remove_all(dir_.Sub("data"));
+  } while (std::next_permutation(order.begin(), order.end()));
+  EXPECT_EQ(permutation, 24);
+}
+
+TEST_F(IdentityGraphTest, ChainedMergesInsideOneBatchEndOnTheFinalSurvivor) {
+  std::vector<EventIdentity> events = {
+      MakeEvent({{"email", "dee@example.com"}}), MakeEvent({{"phone", "+14155550111"}}),
+      MakeEvent({{"device_id", "d-1"}}),
+      MakeEvent({{"email", "dee@example.com"}, {"phone", "+14155550111"}}),
+      MakeEvent({{"device_id", "d-1"}, {"phone", "+14155550111"}})};
+  std::vector<Resolution> results = IngestBatch(events);
+  ASSERT_THAT(results, SizeIs(5));
+  for (const Resolution& r : results) EXPECT_EQ(r.profile, results.back().profile);
+  EXPECT_THAT(EventsOf(results.back().profile), SizeIs(5));
+  CDP_ASSERT_OK_AND_ASSIGN(auto history, graph_->MergeHistory(results.back().profile));
+  EXPECT_THAT(history, SizeIs(2));
+}
+
+TEST_F(IdentityGraphTest, MergeCapStopsMergingButKeepsTheEvent) {
+  IdentityOptions options;
+  options.max_merges_per_profile = 1;
+  Reopen(options);
+  Ingest({{"email", "x@example.com"}});
+  Ingest({{"email", "y@example.com"}});
+  Ingest({{"email", "z@example.com"}});
+  Resolution first = Ingest({{"email", "x@example.com"}, {"email", "y@example.com"}});
+  EXPECT_EQ(first.merged, 1u);
+  Resolution capped = Ingest({{"email", "x@example.com"}, {"email", "z@example.com"}});
+  EXPECT_TRUE(capped.cap_hit);
+  EXPECT_EQ(capped.merged, 0u);
+  EXPECT_EQ(capped.profile, *ProfileOf("email", "x@example.com"));
+  EXPECT_NE(ProfileOf("email", "x@example.com"), ProfileOf("email", "z@example.com"));
+  EXPECT_THAT(EventsOf(capped.profile), SizeIs(4));
+  EXPECT_EQ(graph_->counters().cap_hits, 1u);
+}
+
+TEST_F(IdentityGraphTest, IdentifierCapStopsLinkingButKeepsTheEvent) {
+  IdentityOptions options;
+  options.max_identifiers_per_profile = 2;
+  Reopen(options);
+  Ingest({{"user_id", "u"}, {"email", "e1@example.com"}});
+  Resolution capped = Ingest({{"user_id", "u"}, {"email", "e2@example.com"}});
+  EXPECT_TRUE(capped.cap_hit);
+  EXPECT_EQ(ProfileOf("email", "e2@example.com"), std::nullopt);
+  EXPECT_THAT(EventsOf(capped.profile), SizeIs(2));
+}
+
+TEST_F(IdentityGraphTest, SuppressedIdentifierIsNotResolved) {
+  NormalizeResult email = normalizer_->Normalize("email", "gone@example.com");
+  storage::WriteBatch batch = store_->NewBatch();
+  ASSERT_THAT(batch.Put(storage::Family::kSuppression,
+                        storage::DigestKey(store_->blind_index().Hash("email",
+                                                                      email.identifier.value)),
+                        {}, "erase-1"),
+              IsOk());
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  Resolution r = Ingest({{"user_id", "new-id"}, {"email", "gone@example.com"}});
+  EXPECT_EQ(r.outcome, Resolution::Outcome::kSuppressed);
+  EXPECT_EQ(ProfileOf("user_id", "new-id"), std::nullopt);
+}
+
+TEST_F(IdentityGraphTest, UnmergeGivesBackTwoPeopleWithTheirOwnEvents) {
+  for (int i = 0; i < 3; ++i) Ingest({{"user_id", "fay"}, {"device_id", "kiosk"}});
+  for (int i = 0; i < 2; ++i) Ingest({{"email", "gus@example.com"}, {"device_id", "kiosk"}});
+  Ingest({{"device_id", "kiosk"}});
+  const ProfileId merged = *ProfileOf("user_id", "fay");
+  ASSERT_EQ(ProfileOf("email", "gus@example.com"), merged);
+  ASSERT_THAT(EventsOf(merged), SizeIs(6));
+
+  UnmergeReport report;
+  {
+    absl::MutexLock lock(&store_->profile_writer_mutex());
+    storage::WriteBatch batch = store_->NewBatch();
+    CDP_ASSERT_OK_AND_ASSIGN(report, graph_->Unmerge(merged, Identifier{"device_id", "kiosk"},
+                                                     "ops@example.com", "TICKET-7", batch));
+    ASSERT_THAT(store_->Write(batch), IsOk());
+  }
+  ASSERT_THAT(report.parts, SizeIs(3));
+  EXPECT_EQ(report.parts[0].profile, merged);
+  EXPECT_EQ(report.parts[0].events, 3u);
+
+  const ProfileId fay = *ProfileOf("user_id", "fay");
+  const ProfileId gus = *ProfileOf("email", "gus@example.com");
+  const ProfileId kiosk = *ProfileOf("device_id", "kiosk");
+  EXPECT_EQ(fay, merged);
+  EXPECT_NE(gus, fay);
+  EXPECT_NE(kiosk, fay);
+  EXPECT_NE(kiosk, gus);
+  EXPECT_THAT(EventsOf(fay), SizeIs(3));
+  EXPECT_THAT(EventsOf(gus), SizeIs(2));
+  EXPECT_THAT(EventsOf(kiosk), SizeIs(1));
+
+  CDP_ASSERT_OK_AND_ASSIGN(auto history, graph_->MergeHistory(gus));
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history.back().kind, MergeRecord::Kind::kUnmerge);
+  EXPECT_EQ(history.back().actor, "ops@example.com");
+  EXPECT_EQ(history.back().reason, "TICKET-7");
+
+  // The removed identifier no longer bridges: the same shared device does not merge them again.
+  Ingest({{"email", "gus@example.com"}, {"device_id", "kiosk"}});
+  Ingest({{"user_id", "fay"}, {"device_id", "kiosk"}});
+  EXPECT_NE(ProfileOf("user_id", "fay"), ProfileOf("email", "gus@example.com"));
+}
+
+TEST_F(IdentityGraphTest, UnmergeOfAnIdentifierTheProfileDoesNotHoldIsNotFound) {
+  Resolution r = Ingest({{"user_id", "hal"}});
+  absl::MutexLock lock(&store_->profile_writer_mutex());
+  storage::WriteBatch batch = store_->NewBatch();
+  EXPECT_THAT(graph_->Unmerge(r.profile, Identifier{"email", "x@example.com"}, "ops", "", batch),
+              ::cdp::testing::StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace cdp::identity
