@@ -39,3 +39,19 @@ function(cdp_test name)
   include(GoogleTest)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
 endfunction()
+
+# cdp_proto_library(NAME PROTO file.proto): compiles a module's persisted-record schema into
+# cdp_NAME_proto; the generated header is included as "<module>/<file>.pb.h". Generated code is
+# built without our warning flags.
+function(cdp_proto_library name)
+  cmake_parse_arguments(ARG "" "PROTO" "" ${ARGN})
+  file(RELATIVE_PATH module_dir ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  protobuf_generate(
+    LANGUAGE cpp
+    OUT_VAR srcs
+    PROTOS ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_PROTO}
+    PROTOC_OUT_DIR ${PROJECT_BINARY_DIR}/${module_dir})
+  add_library(cdp_${name}_proto STATIC ${srcs})
+  target_include_directories(cdp_${name}_proto PUBLIC ${PROJECT_BINARY_DIR})
+  target_link_libraries(cdp_${name}_proto PUBLIC protobuf::libprotobuf)
+endfunction()

@@ -71,49 +71,66 @@ class StoreTestBase : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-// The raw key/value pairs of one family, read with RocksDB directly (the store must be closed).
-inline std::map<std::string, std::string> RawFamily(const std::string& data_dir, Family family) {
-  const std::string path = data_dir + "/db";
-  std::vector<std::string> names;
-  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descriptors, &handles, &raw);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  std::map<std::string, std::string> out;
-  if (!s.ok()) return out;
-  std::unique_ptr<rocksdb::DB> db(raw);
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] != std::string(FamilyName(family).data(), FamilyName(family).size())) continue;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) out[it->key().ToString()] = it->value().ToString();
+// The record database opened with RocksDB directly, bypassing the store (which must be closed),
+// to look at or alter raw values.
+class RawDb {
+ public:
+  RawDb(const std::string& data_dir, bool read_only) {
+    const std::string path = data_dir + "/db";
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names_).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : names_) {
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s =
+        read_only ? rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descriptors,
+                                                 &handles_, &raw)
+                  : rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles_, &raw);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    db_.reset(raw);
   }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  return out;
+  ~RawDb() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+
+  std::map<std::string, std::string> All(Family family) {
+    std::map<std::string, std::string> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(family)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      out[it->key().ToString()] = it->value().ToString();
+    }
+    return out;
+  }
+
+  void Put(Family family, const std::string& key, const std::string& value) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    EXPECT_TRUE(db_->Put(sync, Handle(family), key, value).ok());
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(Family family) {
+    const std::string name(FamilyName(family).data(), FamilyName(family).size());
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (names_[i] == name) return handles_[i];
+    }
+    ADD_FAILURE() << "no column family " << name;
+    return db_->DefaultColumnFamily();
+  }
+
+  std::vector<std::string> names_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+inline std::map<std::string, std::string> RawFamily(const std::string& data_dir, Family family) {
+  return RawDb(data_dir, /*read_only=*/true).All(family);
 }
 
-// Overwrites one raw value of a family with RocksDB directly (the store must be closed).
 inline void RawPut(const std::string& data_dir, Family family, const std::string& key,
                    const std::string& value) {
-  const std::string path = data_dir + "/db";
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == std::string(FamilyName(family).data(), FamilyName(family).size())) {
-      rocksdb::WriteOptions sync;
-      sync.sync = true;
-      ASSERT_TRUE(db->Put(sync, handles[i], key, value).ok());
-    }
-  }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  RawDb(data_dir, /*read_only=*/false).Put(family, key, value);
 }
 
 // Every regular file under `root` whose bytes contain `needle`.
