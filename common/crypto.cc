@@ -5,7 +5,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
 #include <atomic>
+#include <cstring>
 #include <cstdlib>
 
 #include "common/openssl_util.h"
@@ -30,6 +33,44 @@ EVP_MAC* HmacAlgorithm() {
 }
 
 std::atomic<uint64_t> next_hmac_instance{1};
+
+// RAND_bytes costs ~1.8 us per call here whatever the size (OpenSSL 3.0 checks for a fork with a
+// getpid() system call on each call), so nonces are cut from a per-thread buffer of CSPRNG output.
+// A fork in between would hand the child the parent's unused bytes: the generation counter bumped
+// by the atfork handler throws the buffer away.
+std::atomic<uint64_t> fork_generation{0};
+
+void OnFork() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+struct NonceBuffer {
+  static constexpr size_t kSize = 4096;
+  unsigned char bytes[kSize];
+  size_t used = kSize;
+  uint64_t generation = 0;
+
+  NonceBuffer() {
+    static const bool registered = pthread_atfork(nullptr, nullptr, OnFork) == 0;
+    (void)registered;
+  }
+  ~NonceBuffer() { OPENSSL_cleanse(bytes, kSize); }
+
+  void Take(unsigned char* out, size_t n) {
+    const uint64_t current = fork_generation.load(std::memory_order_relaxed);
+    if (used + n > kSize || generation != current) {
+      if (RAND_bytes(bytes, kSize) != 1) abort();
+      used = 0;
+      generation = current;
+    }
+    std::memcpy(out, bytes + used, n);
+    OPENSSL_cleanse(bytes + used, n);
+    used += n;
+  }
+};
+
+void FreshNonce(unsigned char* out) {
+  thread_local NonceBuffer buffer;
+  buffer.Take(out, kGcmNonceSize);
+}
 
 struct ThreadMac {
   openssl::MacCtxPtr ctx{EVP_MAC_CTX_new(HmacAlgorithm())};
@@ -61,7 +102,7 @@ absl::Status AesGcmSeal(const SecureBytes& key, absl::string_view aad, absl::str
   out->resize(start + kGcmNonceSize + plaintext.size() + kGcmTagSize);
   auto* nonce = reinterpret_cast<unsigned char*>(out->data() + start);
   auto* body = nonce + kGcmNonceSize;
-  if (RAND_bytes(nonce, kGcmNonceSize) != 1) abort();
+  FreshNonce(nonce);
   int len = 0;
   if (EVP_EncryptInit_ex(ctx, Aes256Gcm(), nullptr, key.data(), nonce) != 1 ||
       (!aad.empty() &&

@@ -14,28 +14,40 @@ DataKeyCache::Shard& DataKeyCache::ShardFor(const ProfileId& profile) {
 
 DataKeyCache::Lookup DataKeyCache::Get(const ProfileId& profile, DataKey* key) {
   Shard& shard = ShardFor(profile);
-  absl::MutexLock lock(&shard.mu);
+  absl::ReaderMutexLock lock(&shard.mu);
   auto it = shard.index.find(profile);
   if (it == shard.index.end()) return Lookup::kMiss;
-  shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-  if (!it->second->key) return Lookup::kDestroyed;
-  *key = it->second->key;
+  Entry& entry = *it->second;
+  if (!entry.referenced.load(std::memory_order_relaxed)) {
+    entry.referenced.store(true, std::memory_order_relaxed);
+  }
+  if (!entry.key) return Lookup::kDestroyed;
+  *key = entry.key;
   return Lookup::kHit;
 }
 
 void DataKeyCache::Upsert(Shard& shard, const ProfileId& profile, DataKey key, bool replace) {
   auto it = shard.index.find(profile);
   if (it != shard.index.end()) {
-    if (!replace) return;
-    it->second->key = std::move(key);
-    shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+    if (replace) it->second->key = std::move(key);
     return;
   }
-  shard.lru.push_front(Entry{profile, std::move(key)});
-  shard.index.emplace(profile, shard.lru.begin());
-  while (shard.lru.size() > per_shard_capacity_) {
-    shard.index.erase(shard.lru.back().profile);
-    shard.lru.pop_back();
+  shard.ring.emplace_front(profile, std::move(key));
+  shard.index.emplace(profile, shard.ring.begin());
+  // Second chance: a referenced entry at the tail goes back to the front once, unreferenced.
+  size_t passes = shard.ring.size();
+  while (shard.ring.size() > per_shard_capacity_ && passes-- > 0) {
+    auto last = std::prev(shard.ring.end());
+    if (last->referenced.exchange(false, std::memory_order_relaxed)) {
+      shard.ring.splice(shard.ring.begin(), shard.ring, last);
+      continue;
+    }
+    shard.index.erase(last->profile);
+    shard.ring.erase(last);
+  }
+  while (shard.ring.size() > per_shard_capacity_) {
+    shard.index.erase(shard.ring.back().profile);
+    shard.ring.pop_back();
   }
 }
 
@@ -61,7 +73,7 @@ size_t DataKeyCache::size() {
   size_t total = 0;
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
-    total += shard.lru.size();
+    total += shard.ring.size();
   }
   return total;
 }

@@ -1,5 +1,6 @@
 #pragma once
-// A bounded LRU cache of unwrapped per-profile data keys. Keys are shared_ptr-owned SecureBytes,
+// A bounded cache of unwrapped per-profile data keys, evicting by second chance (CLOCK): a hit
+// only sets a flag under a shared lock, so concurrent readers do not serialize on the hot path. Keys are shared_ptr-owned SecureBytes,
 // so an evicted key is wiped as soon as the last reader using it lets go.
 //
 // A destroyed profile is remembered as a tombstone entry, so that a reader who loaded the key
@@ -8,6 +9,7 @@
 // Thread safety: all methods are safe for concurrent use (sharded, one mutex per shard).
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <list>
 #include <memory>
@@ -43,12 +45,14 @@ class DataKeyCache {
  private:
   static constexpr size_t kShards = 16;
   struct Entry {
+    Entry(const ProfileId& p, DataKey k) : profile(p), key(std::move(k)) {}
     ProfileId profile;
-    DataKey key;  // null means destroyed
+    DataKey key;                            // null means destroyed
+    std::atomic<bool> referenced{false};   // set by hits; cleared as eviction passes
   };
   struct Shard {
     absl::Mutex mu;
-    std::list<Entry> lru ABSL_GUARDED_BY(mu);  // front = most recent
+    std::list<Entry> ring ABSL_GUARDED_BY(mu);  // front = newest
     absl::flat_hash_map<ProfileId, std::list<Entry>::iterator> index ABSL_GUARDED_BY(mu);
   };
 

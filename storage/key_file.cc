@@ -58,8 +58,8 @@ absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
 }
 
 absl::Status SyncDirectoryOf(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd < 0) return IoError("cannot open directory", dir);
   int rc = fsync(fd);

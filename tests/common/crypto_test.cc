@@ -1,5 +1,13 @@
 #include "common/crypto.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -30,6 +38,52 @@ TEST(AesGcmTest, NoncesAreFreshPerSeal) {
   ASSERT_THAT(AesGcmSeal(key, "", "same", &b), IsOk());
   EXPECT_NE(a.substr(0, kGcmNonceSize), b.substr(0, kGcmNonceSize));
   EXPECT_NE(a, b);
+}
+
+TEST(AesGcmTest, NoncesNeverRepeatAcrossBufferRefillsAndThreads) {
+  SecureBytes key = RandomKey();
+  std::vector<std::string> nonces;
+  std::mutex mu;
+  auto seal_many = [&] {
+    std::vector<std::string> local;
+    for (int i = 0; i < 2000; ++i) {  // several refills of the per-thread nonce buffer
+      std::string sealed;
+      EXPECT_THAT(AesGcmSeal(key, "", "x", &sealed), IsOk());
+      local.push_back(sealed.substr(0, kGcmNonceSize));
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    nonces.insert(nonces.end(), local.begin(), local.end());
+  };
+  std::thread a(seal_many), b(seal_many);
+  a.join();
+  b.join();
+  std::sort(nonces.begin(), nonces.end());
+  EXPECT_EQ(std::adjacent_find(nonces.begin(), nonces.end()), nonces.end());
+  EXPECT_EQ(nonces.size(), 4000u);
+}
+
+TEST(AesGcmTest, ChildProcessDoesNotReuseTheParentsNonces) {
+  SecureBytes key = RandomKey();
+  std::string first;
+  ASSERT_THAT(AesGcmSeal(key, "", "x", &first), IsOk());  // fills this thread's buffer
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    std::string sealed;
+    if (!AesGcmSeal(key, "", "x", &sealed).ok()) _exit(2);
+    _exit(write(fds[1], sealed.data(), kGcmNonceSize) == kGcmNonceSize ? 0 : 3);
+  }
+  std::string parent;
+  ASSERT_THAT(AesGcmSeal(key, "", "x", &parent), IsOk());
+  char child_nonce[kGcmNonceSize];
+  ASSERT_EQ(read(fds[0], child_nonce, kGcmNonceSize), static_cast<ssize_t>(kGcmNonceSize));
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(std::string(child_nonce, kGcmNonceSize), parent.substr(0, kGcmNonceSize));
+  close(fds[0]);
+  close(fds[1]);
 }
 
 TEST(AesGcmTest, EveryFlippedByteIsDetected) {

@@ -23,6 +23,23 @@ TEST(DataKeyCacheTest, StaysWithinCapacity) {
   EXPECT_LE(cache.size(), 32u);
 }
 
+TEST(DataKeyCacheTest, RecentlyUsedKeyGetsASecondChance) {
+  DataKeyCache cache(16);  // one entry per shard
+  ProfileId hot = ProfileId::Random();
+  cache.Put(hot, MakeKey('h'));
+  DataKey key;
+  ASSERT_EQ(cache.Get(hot, &key), DataKeyCache::Lookup::kHit);  // referenced
+  // A newcomer in the same shard evicts the cold tail, not the referenced key.
+  ProfileId same_shard;
+  do {
+    same_shard = ProfileId::Random();
+  } while (static_cast<uint8_t>(same_shard.bytes()[0]) % 16 !=
+           static_cast<uint8_t>(hot.bytes()[0]) % 16);
+  cache.Put(same_shard, MakeKey('n'));
+  EXPECT_LE(cache.size(), 16u);
+  EXPECT_EQ(cache.Get(hot, &key), DataKeyCache::Lookup::kHit);
+}
+
 TEST(DataKeyCacheTest, TombstoneBlocksLateInsertOfALoadedKey) {
   DataKeyCache cache(64);
   ProfileId a = ProfileId::Random();
