@@ -135,7 +135,7 @@ absl::StatusOr<ConsentState> ConsentLedger::State(const ProfileId& profile,
   return Derive(history);
 }
 
-absl::Status ConsentLedger::CombineOnMerge(const ProfileId& survivor,
+absl::StatusOr<std::vector<ConsentChange>> ConsentLedger::CombineOnMerge(const ProfileId& survivor,
                                            absl::Span<const ProfileId> absorbed,
                                            storage::WriteBatch& batch) {
   std::vector<ConsentChange> combined_history;
@@ -147,6 +147,7 @@ absl::Status ConsentLedger::CombineOnMerge(const ProfileId& survivor,
     states.push_back(Derive(history));
     combined_history.insert(combined_history.end(), history.begin(), history.end());
   }
+  std::vector<ConsentChange> appended;
   // The resolution entry must replay last, after every moved entry.
   int64_t latest = clock_->NowMicros();
   for (const ConsentChange& change : combined_history) {
@@ -167,8 +168,9 @@ absl::Status ConsentLedger::CombineOnMerge(const ProfileId& survivor,
                                         .detail = absl::StrCat("merge into ", survivor.ToHex())},
                              .conflict = true};
     CDP_RETURN_IF_ERROR(Append(batch, survivor, resolution));
+    appended.push_back(std::move(resolution));
   }
-  return absl::OkStatus();
+  return appended;
 }
 
 PreferenceChanges ConsentLedger::FromPreferences(const std::map<std::string, bool>& preferences,

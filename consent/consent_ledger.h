@@ -86,7 +86,8 @@ class ConsentLedger {
   ConsentState Derive(absl::Span<const ConsentChange> history) const;
 
   // Called when `absorbed` profiles merge into `survivor` (reads see the pre-merge ledgers).
-  absl::Status CombineOnMerge(const ProfileId& survivor, absl::Span<const ProfileId> absorbed,
+  // Returns the conflict entries it appended, so callers can keep cached states current.
+  absl::StatusOr<std::vector<ConsentChange>> CombineOnMerge(const ProfileId& survivor, absl::Span<const ProfileId> absorbed,
                               storage::WriteBatch& batch);
 
   // Changes for Segment context.consent.categoryPreferences of an event.

@@ -8,6 +8,7 @@
 #include "storage/key_codec.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_store.h"
 
 namespace cdp::consent {
 namespace {
@@ -25,11 +26,7 @@ class ConsentLedgerTest : public ::testing::Test {
   void Open(const ConsentOptions& options) {
     ledger_.reset();
     store_.reset();
-    storage::StoreOptions store_options;
-    store_options.data_dir = dir_.Sub("data");
-    store_options.block_cache_bytes = 8 << 20;
-    store_options.write_buffer_bytes = 4 << 20;
-    store_options.clock = &clock_;
+    storage::StoreOptions store_options = cdp::testing::SmallStoreOptions(dir_.Sub("data"), &clock_);
     auto store = storage::Store::Open(store_options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
@@ -141,7 +138,10 @@ TEST_F(ConsentLedgerTest, MergeCombinesLedgersAndTheMostRestrictiveAnswerWins) {
   Record(a, "analytics", true, 100);   // no disagreement: stays granted
 
   storage::WriteBatch batch = store_->NewBatch();
-  ASSERT_THAT(ledger_->CombineOnMerge(a, {b}, batch), IsOk());
+  auto appended = ledger_->CombineOnMerge(a, {b}, batch);
+  ASSERT_THAT(appended, IsOk());
+  ASSERT_EQ(appended->size(), 1u);
+  EXPECT_EQ((*appended)[0].purpose, "marketing");
   // What identity does on merge: the absorbed ledger moves under the survivor.
   ASSERT_THAT(store_->Scan(storage::Family::kConsent, storage::ProfileKey(b), {},
                            [&](absl::string_view key, storage::Record r) {

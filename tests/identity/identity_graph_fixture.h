@@ -17,6 +17,7 @@
 #include "storage/store.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_store.h"
 
 namespace cdp::identity::testing {
 
@@ -29,11 +30,7 @@ class IdentityGraphTestBase : public ::testing::Test {
   void Reopen(IdentityOptions options) {
     graph_.reset();
     store_.reset();
-    storage::StoreOptions store_options;
-    store_options.data_dir = dir_.Sub("data");
-    store_options.block_cache_bytes = 8 << 20;
-    store_options.write_buffer_bytes = 4 << 20;
-    store_options.clock = &clock_;
+    storage::StoreOptions store_options = cdp::testing::SmallStoreOptions(dir_.Sub("data"), &clock_);
     auto store = storage::Store::Open(store_options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);

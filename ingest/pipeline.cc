@@ -1,0 +1,286 @@
+#include "ingest/pipeline.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "consent/record_category.h"
+#include "identity/event_envelope.h"
+#include "ingest/ingest.pb.h"
+#include "ingest/profile_data.h"
+#include "storage/key_codec.h"
+
+namespace cdp::ingest {
+
+using storage::Family;
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kAccepted:
+      return "accepted";
+    case Outcome::kDuplicate:
+      return "duplicate";
+    case Outcome::kRejected:
+      return "rejected";
+    case Outcome::kSuppressed:
+      return "suppressed";
+    case Outcome::kFiltered:
+      return "filtered";
+  }
+  return "unknown";
+}
+
+// What one Apply call has read or changed so far, so later events of the call (and merges) see
+// the effect of earlier ones before anything is written.
+struct Pipeline::CallState {
+  storage::WriteBatch* batch = nullptr;
+  absl::flat_hash_map<ProfileId, pb::ProfileData> data;
+  absl::flat_hash_map<ProfileId, std::vector<consent::ConsentChange>> consent;
+};
+
+// Combines traits, facts and consent of merged profiles into the call's caches.
+class Pipeline::MergeHook final : public identity::MergeHook {
+ public:
+  explicit MergeHook(Pipeline* pipeline) : pipeline_(pipeline) {}
+
+  absl::Status OnMerge(const ProfileId& survivor, absl::Span<const ProfileId> absorbed,
+                       storage::WriteBatch& batch) override {
+    Pipeline& p = *pipeline_;
+    if (p.call_ == nullptr) return absl::InternalError("merge outside an ingest call");
+    CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> resolved,
+                         p.deps_.consent->CombineOnMerge(survivor, absorbed, batch));
+    CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> history,
+                         p.deps_.consent->History(survivor));
+    CDP_ASSIGN_OR_RETURN(pb::ProfileData data, p.LoadData(survivor));
+    for (const ProfileId& id : absorbed) {
+      CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> more,
+                           p.deps_.consent->History(id));
+      history.insert(history.end(), more.begin(), more.end());
+      CDP_ASSIGN_OR_RETURN(pb::ProfileData absorbed_data, p.LoadData(id));
+      CombineProfileData(absorbed_data, &data);
+    }
+    history.insert(history.end(), resolved.begin(), resolved.end());
+    p.call_->consent[survivor] = std::move(history);
+    p.call_->data[survivor] = std::move(data);
+    return absl::OkStatus();
+  }
+
+ private:
+  Pipeline* pipeline_;
+};
+
+Pipeline::Pipeline(const Deps& deps) : deps_(deps), hook_(std::make_unique<MergeHook>(this)) {
+  if (deps_.clock == nullptr) deps_.clock = &deps_.store->clock();
+}
+
+Pipeline::~Pipeline() = default;
+
+absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const Deps& deps) {
+  if (!deps.store || !deps.identity || !deps.normalizer || !deps.consent) {
+    return absl::InvalidArgumentError("pipeline needs a store, identity graph, normalizer and "
+                                      "consent ledger");
+  }
+  std::unique_ptr<Pipeline> pipeline(new Pipeline(deps));
+  deps.identity->AddMergeHook(pipeline->hook_.get());
+  return pipeline;
+}
+
+absl::StatusOr<pb::ProfileData> Pipeline::LoadData(const ProfileId& profile) {
+  pb::ProfileData data;
+  CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
+                       deps_.store->Get(Family::kProfiles, ProfileDataKey(profile)));
+  if (record && !data.ParseFromString(record->value)) {
+    return absl::DataLossError(
+        absl::StrCat("profile data of ", profile.ToHex(), " is not a valid record"));
+  }
+  return data;
+}
+
+absl::StatusOr<pb::ProfileData*> Pipeline::CachedData(const ProfileId& profile) {
+  auto it = call_->data.find(profile);
+  if (it == call_->data.end()) {
+    CDP_ASSIGN_OR_RETURN(pb::ProfileData data, LoadData(profile));
+    it = call_->data.emplace(profile, std::move(data)).first;
+  }
+  return &it->second;
+}
+
+absl::StatusOr<std::vector<consent::ConsentChange>*> Pipeline::CachedConsent(
+    const ProfileId& profile) {
+  auto it = call_->consent.find(profile);
+  if (it == call_->consent.end()) {
+    CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> history,
+                         deps_.consent->History(profile));
+    it = call_->consent.emplace(profile, std::move(history)).first;
+  }
+  return &it->second;
+}
+
+// An alias's previousId is typed as a user_id by the parser; it is usually an earlier anonymous
+// id, so it is taken as one unless a profile already holds it as a user_id.
+absl::Status Pipeline::RetypeAliasPreviousId(const ParsedEvent& event,
+                                             identity::EventIdentity* identity) {
+  if (event.type != EventType::kAlias || event.previous_id.empty()) return absl::OkStatus();
+  for (identity::Identifier& id : identity->identifiers) {
+    if (id.type != identity::kUserId || id.value == event.user_id) continue;
+    CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> holder, deps_.identity->FindProfile(id));
+    if (!holder) id.type = std::string(identity::kAnonymousId);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
+  IngestSummary summary;
+  for (Rejection& rejection : parsed.rejections) {
+    summary.records.push_back({.outcome = Outcome::kRejected,
+                               .source = rejection.source,
+                               .position = rejection.position,
+                               .reason = rejection.reason});
+    ++summary.rejected;
+  }
+  summary.rejections = std::move(parsed.rejections);
+
+  absl::MutexLock lock(&deps_.store->profile_writer_mutex());
+  storage::WriteBatch batch = deps_.store->NewBatch();
+  CallState call{.batch = &batch};
+  call_ = &call;
+  absl::Cleanup clear_call = [this] { call_ = nullptr; };
+  const int64_t now = deps_.clock->NowMicros();
+
+  // Dedup, then normalization, for the records that go on to resolution.
+  const size_t n = parsed.events.size();
+  std::vector<RecordResult> results(n);
+  std::vector<size_t> fresh;  // indexes of events to resolve
+  std::vector<identity::EventIdentity> identities;
+  absl::flat_hash_set<std::string> seen_in_call;
+  for (size_t i = 0; i < n; ++i) {
+    const ParsedEvent& event = parsed.events[i];
+    RecordResult& result = results[i];
+    result.position = i < parsed.event_positions.size() ? parsed.event_positions[i] : i;
+    result.message_id = event.message_id;
+    const std::string dedup_key = storage::DigestKey(
+        deps_.store->blind_index().Hash("message_id", event.message_id));
+    CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> seen,
+                         deps_.store->Get(Family::kDedup, dedup_key));
+    if (seen || !seen_in_call.insert(dedup_key).second) {
+      result.outcome = Outcome::kDuplicate;
+      continue;
+    }
+    identity::EventIdentity identity{.message_id = event.message_id,
+                                     .time_micros = event.time_micros};
+    for (const RawIdentifier& raw : event.identifiers) {
+      identity::NormalizeResult normalized = deps_.normalizer->Normalize(raw.type, raw.value);
+      if (normalized.ok()) {
+        identity.identifiers.push_back(std::move(normalized.identifier));
+      } else {
+        ++summary.identifier_rejections[absl::StrCat(
+            raw.type, "/", identity::NormalizeOutcomeName(normalized.outcome))];
+      }
+    }
+    CDP_RETURN_IF_ERROR(RetypeAliasPreviousId(event, &identity));
+    fresh.push_back(i);
+    identities.push_back(std::move(identity));
+  }
+
+  CDP_ASSIGN_OR_RETURN(std::vector<identity::Resolution> resolutions,
+                       deps_.identity->Resolve(identities, batch));
+
+  absl::flat_hash_set<ProfileId> touched;
+  for (size_t k = 0; k < fresh.size(); ++k) {
+    const ParsedEvent& event = parsed.events[fresh[k]];
+    RecordResult& result = results[fresh[k]];
+    const identity::Resolution& resolution = resolutions[k];
+    if (resolution.outcome == identity::Resolution::Outcome::kSuppressed) {
+      result.outcome = Outcome::kSuppressed;
+      continue;
+    }
+    if (resolution.outcome == identity::Resolution::Outcome::kNoIdentifiers) {
+      result.outcome = Outcome::kRejected;
+      result.reason = "no usable identifier (userId, anonymousId and the others were invalid "
+                      "or blocked placeholder values)";
+      continue;
+    }
+    const ProfileId& profile = resolution.profile;
+    result.profile = profile;
+
+    // Consent carried by the event is recorded whatever happens to the event itself.
+    CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> * history, CachedConsent(profile));
+    if (!event.consent_preferences.empty()) {
+      consent::PreferenceChanges changes = deps_.consent->FromPreferences(
+          event.consent_preferences,
+          {.kind = consent::ConsentSource::Kind::kEvent, .detail = event.message_id},
+          event.time_micros);
+      for (const std::string& category : changes.unknown_categories) {
+        ++summary.unknown_consent_categories[category];
+      }
+      for (consent::ConsentChange& change : changes.changes) {
+        CDP_RETURN_IF_ERROR(deps_.consent->Append(batch, profile, change));
+        history->push_back(std::move(change));
+      }
+    }
+    CDP_RETURN_IF_ERROR(batch.Put(
+        Family::kDedup,
+        storage::DigestKey(deps_.store->blind_index().Hash("message_id", event.message_id)),
+        {.category = consent::kCategoryDedup, .time_micros = now},
+        std::string(profile.bytes().data(), profile.bytes().size())));
+
+    const consent::ConsentState state = deps_.consent->Derive(*history);
+    const char* type_name = EventTypeName(event.type);
+    std::vector<std::string> purposes =
+        deps_.consent->AllowedPurposesForEvent(state, type_name, event.name);
+    if (purposes.empty()) {
+      result.outcome = Outcome::kFiltered;
+      continue;
+    }
+    pb::EventBody body;
+    body.set_type(static_cast<int32_t>(event.type));
+    body.set_name(event.name);
+    body.set_json(event.json);
+    for (std::string& purpose : purposes) body.add_purposes(std::move(purpose));
+    body.set_channel(event.channel);
+    body.set_received_micros(now);
+    CDP_RETURN_IF_ERROR(batch.Put(
+        Family::kEvents,
+        deps_.identity->EventKey(profile, event.time_micros, event.message_id),
+        {.category = consent::EventCategory(type_name, event.name),
+         .time_micros = event.time_micros},
+        identity::EncodeEvent(identities[k], body.SerializeAsString())));
+
+    CDP_ASSIGN_OR_RETURN(pb::ProfileData * data, CachedData(profile));
+    ApplyTraits(event.traits, event.time_micros, event.message_id, data);
+    RecordEvent(event, data);
+    touched.insert(profile);
+    result.outcome = Outcome::kAccepted;
+  }
+  // Profiles that absorbed others carry combined data even without an event of their own.
+  for (const auto& [profile, data] : call.data) touched.insert(profile);
+  for (const ProfileId& profile : touched) {
+    const pb::ProfileData& data = call.data.at(profile);
+    CDP_RETURN_IF_ERROR(batch.Put(
+        Family::kProfiles, ProfileDataKey(profile),
+        {.category = consent::kCategoryProfileData, .time_micros = data.last_seen_micros()},
+        data.SerializeAsString()));
+  }
+  CDP_RETURN_IF_ERROR(deps_.store->Write(batch));
+
+  for (RecordResult& result : results) {
+    switch (result.outcome) {
+      case Outcome::kAccepted: ++summary.accepted; break;
+      case Outcome::kDuplicate: ++summary.duplicate; break;
+      case Outcome::kRejected: ++summary.rejected; break;
+      case Outcome::kSuppressed: ++summary.suppressed; break;
+      case Outcome::kFiltered: ++summary.filtered; break;
+    }
+    summary.records.push_back(std::move(result));
+  }
+  std::stable_sort(summary.records.begin(), summary.records.end(),
+                   [](const RecordResult& a, const RecordResult& b) {
+                     return a.position < b.position;
+                   });
+  return summary;
+}
+
+}  // namespace cdp::ingest

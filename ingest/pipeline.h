@@ -1,0 +1,90 @@
+#pragma once
+// Pipeline: applies parsed events to the store: dedup, identifier normalization, identity
+// resolution, consent, events, traits and computed facts, in one atomic, synced write per call.
+//
+// Every record of a call gets exactly one outcome:
+//   accepted    stored (for the purposes the person allows)
+//   duplicate   its messageId was seen within the dedup window (or earlier in the call)
+//   rejected    with its position and a reason (parse errors, no usable identifier)
+//   suppressed  it names an erased person's identifier; nothing is stored
+//   filtered    the person allows none of the purposes the event is collected for; consent
+//               changes it carried are still recorded
+// Apply returns only after the write is durable; on error nothing of the call is applied and
+// the caller may retry the same records (they are idempotent by messageId).
+//
+// Thread safety: Apply may be called concurrently; calls serialize on the store's
+// profile_writer_mutex() (the single sequencing writer of DESIGN.md).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "consent/consent_ledger.h"
+#include "identity/identity_graph.h"
+#include "identity/normalizer.h"
+#include "ingest/ingest.pb.h"
+#include "ingest/parse_output.h"
+#include "storage/store.h"
+
+namespace cdp::ingest {
+
+enum class Outcome { kAccepted, kDuplicate, kRejected, kSuppressed, kFiltered };
+const char* OutcomeName(Outcome outcome);
+
+struct RecordResult {
+  Outcome outcome = Outcome::kRejected;
+  std::string source;
+  uint64_t position = 0;     // line (NDJSON, CSV) or batch index, as the parser reported it
+  std::string message_id;    // empty for records rejected before parsing
+  ProfileId profile;         // accepted and filtered records
+  std::string reason;        // rejected records; never holds a field value
+};
+
+struct IngestSummary {
+  uint64_t accepted = 0, duplicate = 0, rejected = 0, suppressed = 0, filtered = 0;
+  std::vector<RecordResult> records;  // sorted by position
+  std::vector<Rejection> rejections;  // with raw records, for the dead-letter file
+  // Identifier values that were not identifiers, by "type/outcome" ("email/invalid").
+  std::map<std::string, uint64_t> identifier_rejections;
+  // Consent categories on events that map to no purpose.
+  std::map<std::string, uint64_t> unknown_consent_categories;
+
+  uint64_t total() const { return accepted + duplicate + rejected + suppressed + filtered; }
+};
+
+class Pipeline {
+ public:
+  struct Deps {
+    storage::Store* store = nullptr;
+    identity::IdentityGraph* identity = nullptr;
+    const identity::Normalizer* normalizer = nullptr;
+    consent::ConsentLedger* consent = nullptr;
+    Clock* clock = nullptr;  // null = the store's clock
+  };
+  // kInvalidArgument when a dependency is missing. Registers itself as a merge hook of the graph,
+  // so it must outlive every Resolve of that graph.
+  static absl::StatusOr<std::unique_ptr<Pipeline>> Create(const Deps& deps);
+  ~Pipeline();
+
+  // Applies `parsed` (its rejections are carried into the summary as rejected records).
+  absl::StatusOr<IngestSummary> Apply(ParseOutput parsed);
+
+ private:
+  class MergeHook;
+  struct CallState;
+  explicit Pipeline(const Deps& deps);
+  absl::StatusOr<pb::ProfileData> LoadData(const ProfileId& profile);
+  absl::StatusOr<pb::ProfileData*> CachedData(const ProfileId& profile);
+  absl::StatusOr<std::vector<consent::ConsentChange>*> CachedConsent(const ProfileId& profile);
+  absl::Status RetypeAliasPreviousId(const ParsedEvent& event, identity::EventIdentity* identity);
+
+  Deps deps_;
+  std::unique_ptr<MergeHook> hook_;
+  CallState* call_ = nullptr;  // the Apply in progress; guarded by the profile writer mutex
+};
+
+}  // namespace cdp::ingest

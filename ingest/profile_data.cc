@@ -1,0 +1,92 @@
+#include "ingest/profile_data.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "storage/key_codec.h"
+
+namespace cdp::ingest {
+namespace {
+
+void AddUnique(const std::string& value, google::protobuf::RepeatedPtrField<std::string>* list) {
+  if (value.empty()) return;
+  if (std::find(list->begin(), list->end(), value) == list->end()) *list->Add() = value;
+}
+
+void Widen(int64_t first, int64_t last, pb::ProfileData* data) {
+  if (data->first_seen_micros() == 0 || first < data->first_seen_micros()) {
+    data->set_first_seen_micros(first);
+  }
+  data->set_last_seen_micros(std::max(data->last_seen_micros(), last));
+}
+
+}  // namespace
+
+std::string ProfileDataKey(const ProfileId& profile) {
+  return storage::ProfileChildKey(profile, absl::string_view("\x02", 1));
+}
+
+std::string EventKeyName(EventType type, const std::string& name) {
+  switch (type) {
+    case EventType::kTrack:
+      return name;
+    case EventType::kPage:
+    case EventType::kScreen:
+      return absl::StrCat(EventTypeName(type), ":", name);
+    default:
+      return EventTypeName(type);
+  }
+}
+
+void ApplyTraits(const std::map<std::string, std::string>& traits, int64_t time_micros,
+                 const std::string& message_id, pb::ProfileData* data) {
+  for (const auto& [name, json] : traits) {
+    auto& slot = (*data->mutable_traits())[name];
+    if (!slot.json().empty() && slot.set_micros() > time_micros) continue;
+    slot.set_json(json);
+    slot.set_set_micros(time_micros);
+    slot.set_source(message_id);
+  }
+}
+
+void RecordEvent(const ParsedEvent& event, pb::ProfileData* data) {
+  Widen(event.time_micros, event.time_micros, data);
+  data->set_total_events(data->total_events() + 1);
+  pb::EventStats& stats = (*data->mutable_events())[EventKeyName(event.type, event.name)];
+  if (stats.count() == 0 || event.time_micros < stats.first_micros()) {
+    stats.set_first_micros(event.time_micros);
+  }
+  if (event.time_micros >= stats.last_micros()) {
+    stats.set_last_micros(event.time_micros);
+    stats.set_last_message_id(event.message_id);
+  }
+  stats.set_count(stats.count() + 1);
+  AddUnique(event.channel, data->mutable_channels());
+  if (event.type == EventType::kGroup) AddUnique(event.group_id, data->mutable_groups());
+}
+
+void CombineProfileData(const pb::ProfileData& from, pb::ProfileData* into) {
+  for (const auto& [name, value] : from.traits()) {
+    auto& slot = (*into->mutable_traits())[name];
+    if (slot.json().empty() || value.set_micros() > slot.set_micros()) slot = value;
+  }
+  if (from.total_events() > 0 || from.first_seen_micros() != 0) {
+    Widen(from.first_seen_micros(), from.last_seen_micros(), into);
+  }
+  into->set_total_events(into->total_events() + from.total_events());
+  for (const auto& [name, stats] : from.events()) {
+    pb::EventStats& slot = (*into->mutable_events())[name];
+    if (slot.count() == 0 || stats.first_micros() < slot.first_micros()) {
+      slot.set_first_micros(stats.first_micros());
+    }
+    if (stats.last_micros() >= slot.last_micros()) {
+      slot.set_last_micros(stats.last_micros());
+      slot.set_last_message_id(stats.last_message_id());
+    }
+    slot.set_count(slot.count() + stats.count());
+  }
+  for (const std::string& channel : from.channels()) AddUnique(channel, into->mutable_channels());
+  for (const std::string& group : from.groups()) AddUnique(group, into->mutable_groups());
+}
+
+}  // namespace cdp::ingest

@@ -1,0 +1,233 @@
+// The ingest pipeline end to end against a real store: parse, dedup, resolve, consent, store.
+
+#include "ingest/pipeline.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ingest/profile_data.h"
+#include "ingest/segment_parser.h"
+#include "storage/key_codec.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_store.h"
+
+namespace cdp::ingest {
+namespace {
+
+using ::cdp::testing::IsOk;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Key;
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open(consent::ConsentOptions consent_options = {}) {
+    pipeline_.reset();
+    graph_.reset();
+    ledger_.reset();
+    store_.reset();
+    storage::StoreOptions options = cdp::testing::SmallStoreOptions(dir_.Sub("data"), &clock_);
+    auto store = storage::Store::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    identity::IdentityOptions identity_options;
+    normalizer_ = identity::Normalizer::Create(identity_options).value();
+    graph_ = identity::IdentityGraph::Create(store_.get(), identity_options, &clock_).value();
+    ledger_ = consent::ConsentLedger::Create(store_.get(), consent_options, &clock_).value();
+    pipeline_ = Pipeline::Create({.store = store_.get(),
+                                  .identity = graph_.get(),
+                                  .normalizer = normalizer_.get(),
+                                  .consent = ledger_.get(),
+                                  .clock = &clock_})
+                    .value();
+    ParserOptions parser_options;
+    parser_options.clock = &clock_;
+    parser_ = SegmentParser::Create(parser_options).value();
+  }
+
+  IngestSummary Ingest(const std::vector<std::string>& lines) {
+    ParseOutput parsed = parser_->ParseNdjson(absl::StrJoin(lines, "\n"), "test.ndjson");
+    auto summary = pipeline_->Apply(std::move(parsed));
+    EXPECT_TRUE(summary.ok()) << summary.status();
+    return summary.ok() ? *std::move(summary) : IngestSummary{};
+  }
+
+  ProfileId ProfileOf(const std::string& type, const std::string& value) {
+    auto id = graph_->FindProfile(normalizer_->Normalize(type, value).identifier);
+    EXPECT_TRUE(id.ok() && id->has_value()) << type;
+    return id.ok() && id->has_value() ? **id : ProfileId();
+  }
+
+  pb::ProfileData DataOf(const ProfileId& profile) {
+    pb::ProfileData data;
+    auto record = store_->Get(storage::Family::kProfiles, ProfileDataKey(profile));
+    EXPECT_TRUE(record.ok() && record->has_value());
+    if (record.ok() && record->has_value()) {
+      EXPECT_TRUE(data.ParseFromString((*record)->value));
+    }
+    return data;
+  }
+
+  size_t EventCount(const ProfileId& profile) {
+    size_t n = 0;
+    EXPECT_THAT(store_->Scan(storage::Family::kEvents, storage::ProfileKey(profile), {},
+                             [&](absl::string_view, storage::Record) {
+                               ++n;
+                               return true;
+                             }),
+                IsOk());
+    return n;
+  }
+
+  cdp::testing::TempDir dir_;
+  ManualClock clock_{1'795'000'000'000'000};
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<identity::Normalizer> normalizer_;
+  std::unique_ptr<identity::IdentityGraph> graph_;
+  std::unique_ptr<consent::ConsentLedger> ledger_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<SegmentParser> parser_;
+};
+
+TEST_F(PipelineTest, EveryEventTypeReachesTheProfile) {
+  IngestSummary summary = Ingest({
+      R"({"type":"identify","messageId":"m1","userId":"u1","traits":{"email":"Ann@Example.com","plan":"gold"},"timestamp":"2026-11-01T10:00:00Z"})",
+      R"({"type":"track","messageId":"m2","userId":"u1","event":"Order Completed","properties":{"total":42},"context":{"channel":"web"},"timestamp":"2026-11-01T10:01:00Z"})",
+      R"({"type":"page","messageId":"m3","userId":"u1","name":"Home","timestamp":"2026-11-01T10:02:00Z"})",
+      R"({"type":"screen","messageId":"m4","anonymousId":"app-anon","name":"Cart","context":{"channel":"mobile"},"timestamp":"2026-11-01T10:03:00Z"})",
+      R"({"type":"group","messageId":"m5","userId":"u1","groupId":"acme","traits":{"industry":"retail"},"timestamp":"2026-11-01T10:04:00Z"})",
+      R"({"type":"alias","messageId":"m6","previousId":"app-anon","userId":"u1","timestamp":"2026-11-01T10:05:00Z"})",
+  });
+  EXPECT_EQ(summary.accepted, 6u) << summary.records[0].reason;
+  EXPECT_EQ(summary.rejected, 0u);
+  const ProfileId ann = ProfileOf("user_id", "u1");
+  EXPECT_EQ(ProfileOf("email", "ann@example.com"), ann);
+  EXPECT_EQ(ProfileOf("anonymous_id", "app-anon"), ann);  // linked by the alias
+  EXPECT_EQ(EventCount(ann), 6u);
+  pb::ProfileData data = DataOf(ann);
+  EXPECT_EQ(data.traits().at("plan").json(), "\"gold\"");
+  EXPECT_EQ(data.traits().at("plan").source(), "m1");
+  EXPECT_EQ(data.total_events(), 6u);
+  EXPECT_EQ(data.events().at("Order Completed").count(), 1u);
+  EXPECT_EQ(data.events().at("page:Home").count(), 1u);
+  EXPECT_THAT(data.groups(), ElementsAre("acme"));
+  EXPECT_THAT(std::vector<std::string>(data.channels().begin(), data.channels().end()),
+              ::testing::UnorderedElementsAre("web", "mobile"));
+}
+
+TEST_F(PipelineTest, TraitsMergePerTraitByEventTime) {
+  Ingest(
+      {R"({"type":"identify","messageId":"a","userId":"u","traits":{"plan":"new","city":"Oslo"},"timestamp":"2026-11-02T00:00:00Z"})",
+       R"({"type":"identify","messageId":"b","userId":"u","traits":{"plan":"old"},"timestamp":"2026-11-01T00:00:00Z"})"});
+  pb::ProfileData data = DataOf(ProfileOf("user_id", "u"));
+  EXPECT_EQ(data.traits().at("plan").json(), "\"new\"");  // the older update arrived late
+  EXPECT_EQ(data.traits().at("city").json(), "\"Oslo\"");
+}
+
+TEST_F(PipelineTest, DuplicatesWithinACallAcrossCallsAndAcrossARestart) {
+  const std::string event =
+      R"({"type":"track","messageId":"dup-1","userId":"u","event":"E","timestamp":"2026-11-01T00:00:00Z"})";
+  IngestSummary first = Ingest({event, event});
+  EXPECT_EQ(first.accepted, 1u);
+  EXPECT_EQ(first.duplicate, 1u);
+  EXPECT_EQ(Ingest({event}).duplicate, 1u);
+  Open();
+  EXPECT_EQ(Ingest({event}).duplicate, 1u);
+  EXPECT_EQ(EventCount(ProfileOf("user_id", "u")), 1u);
+}
+
+TEST_F(PipelineTest, RedeliveringRecordsWithoutMessageIdNeverDoubleCounts) {
+  const std::vector<std::string> feed = {
+      R"({"type":"track","userId":"v","event":"A","timestamp":"2026-11-01T00:00:00Z"})",
+      R"({"type":"track","userId":"v","event":"B","timestamp":"2026-11-01T00:00:00Z"})"};
+  EXPECT_EQ(Ingest(feed).accepted, 2u);
+  IngestSummary again = Ingest(feed);
+  EXPECT_EQ(again.duplicate, 2u);
+  EXPECT_EQ(again.accepted, 0u);
+}
+
+TEST_F(PipelineTest, MixedBatchAppliesExactlyTheGoodRecordsAndReportsTheRest) {
+  IngestSummary summary = Ingest({
+      R"({"type":"track","messageId":"g1","userId":"w","event":"E"})",
+      R"({"type":"track","messageId":"b1","event":"E"})",
+      R"({not json)",
+      R"({"type":"track","messageId":"b2","userId":"null","event":"E"})",
+      R"({"type":"track","messageId":"g2","userId":"w","event":"F"})",
+  });
+  EXPECT_EQ(summary.accepted, 2u);
+  EXPECT_EQ(summary.rejected, 3u);
+  ASSERT_EQ(summary.records.size(), 5u);
+  std::vector<std::pair<uint64_t, std::string>> rejected;
+  for (const RecordResult& r : summary.records) {
+    if (r.outcome == Outcome::kRejected) rejected.push_back({r.position, r.reason});
+  }
+  ASSERT_EQ(rejected.size(), 3u);
+  EXPECT_EQ(rejected[0].first, 2u);
+  EXPECT_EQ(rejected[1].first, 3u);
+  EXPECT_EQ(rejected[2].first, 4u);
+  EXPECT_THAT(rejected[2].second, HasSubstr("no usable identifier"));
+  EXPECT_THAT(summary.identifier_rejections, Contains(Key("user_id/blocked")));
+  EXPECT_EQ(EventCount(ProfileOf("user_id", "w")), 2u);
+}
+
+TEST_F(PipelineTest, EventsForDeniedPurposesAreFilteredButTheirConsentIsRecorded) {
+  consent::ConsentOptions options;
+  options.default_event_purposes = {"analytics"};
+  Open(options);
+  IngestSummary summary = Ingest({
+      R"({"type":"track","messageId":"c1","userId":"x","event":"E","context":{"consent":{"categoryPreferences":{"analytics":false,"marketing":true,"telemetry":true}}},"timestamp":"2026-11-01T00:00:00Z"})",
+      R"({"type":"track","messageId":"c2","userId":"x","event":"E","context":{"consent":{"categoryPreferences":{"analytics":true}}},"timestamp":"2026-11-01T00:00:01Z"})",
+  });
+  EXPECT_EQ(summary.filtered, 1u);
+  EXPECT_EQ(summary.accepted, 1u);
+  EXPECT_THAT(summary.unknown_consent_categories, Contains(Key("telemetry")));
+  const ProfileId x = ProfileOf("user_id", "x");
+  EXPECT_EQ(EventCount(x), 1u);
+  auto state = ledger_->State(x);
+  ASSERT_THAT(state, IsOk());
+  EXPECT_TRUE(state->Allowed("marketing"));
+  EXPECT_TRUE(state->Allowed("analytics"));
+}
+
+TEST_F(PipelineTest, MergeCombinesTraitsFactsAndEvents) {
+  Ingest(
+      {R"({"type":"identify","messageId":"p1","anonymousId":"web-9","traits":{"color":"red"},"timestamp":"2026-11-01T00:00:00Z"})",
+       R"({"type":"page","messageId":"p2","anonymousId":"web-9","name":"Home","timestamp":"2026-11-01T00:01:00Z"})"});
+  Ingest(
+      {R"({"type":"identify","messageId":"p3","userId":"y","traits":{"email":"y@example.com","size":"M"},"timestamp":"2026-11-02T00:00:00Z"})"});
+  ASSERT_NE(ProfileOf("anonymous_id", "web-9"), ProfileOf("user_id", "y"));
+  IngestSummary summary = Ingest(
+      {R"({"type":"track","messageId":"p4","userId":"y","anonymousId":"web-9","event":"Signed In","timestamp":"2026-11-03T00:00:00Z"})"});
+  EXPECT_EQ(summary.accepted, 1u);
+  const ProfileId merged = ProfileOf("user_id", "y");
+  EXPECT_EQ(ProfileOf("anonymous_id", "web-9"), merged);
+  pb::ProfileData data = DataOf(merged);
+  EXPECT_EQ(data.traits().at("color").json(), "\"red\"");
+  EXPECT_EQ(data.traits().at("size").json(), "\"M\"");
+  EXPECT_EQ(data.total_events(), 4u);
+  EXPECT_EQ(EventCount(merged), 4u);
+}
+
+TEST_F(PipelineTest, SuppressedPeopleAreCountedNotRecreated) {
+  storage::WriteBatch batch = store_->NewBatch();
+  ASSERT_THAT(
+      batch.Put(storage::Family::kSuppression,
+                storage::DigestKey(store_->blind_index().Hash("user_id", "gone")), {}, "erase-1"),
+      IsOk());
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  IngestSummary summary =
+      Ingest({R"({"type":"track","messageId":"s1","userId":"gone","event":"E"})"});
+  EXPECT_EQ(summary.suppressed, 1u);
+  auto found = graph_->FindProfile({"user_id", "gone"});
+  ASSERT_THAT(found, IsOk());
+  EXPECT_FALSE(found->has_value());
+}
+
+}  // namespace
+}  // namespace cdp::ingest
