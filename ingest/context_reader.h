@@ -1,0 +1,92 @@
+#pragma once
+// ContextReader: assembles everything a CX service may see about one person, for one stated
+// purpose: identifiers, traits, computed facts, the last N events and the consent state. Traits,
+// events and consent are read from one snapshot; a merge that commits between resolving the
+// profile and taking the snapshot can make one lookup miss the merged-in part (the next sees it). Consent is enforced here, at read time: a purpose the person has not
+// allowed returns no personal data, a purpose limited to some data kinds returns only those,
+// events come back only if they were stored for the purpose, and expired traits never return.
+//
+// Identifier values are returned in full; masking them for roles that may not see them is the
+// caller's job (the API layer).
+//
+// Thread safety: safe for concurrent use; takes no writer lock.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "consent/consent_ledger.h"
+#include "consent/retention_policy.h"
+#include "identity/identity_graph.h"
+#include "storage/store.h"
+
+namespace cdp::ingest {
+
+struct ContextRequest {
+  std::string purpose;             // required: a configured purpose
+  size_t max_events = 20;          // newest first; 0 = none
+  std::string event_name;          // only events of this name (track name, page/screen name)
+};
+
+struct TraitView {
+  std::string name;
+  std::string json;
+  int64_t set_micros = 0;
+  std::string source;  // messageId of the event that set it
+};
+
+struct EventView {
+  std::string message_id;
+  std::string type;
+  std::string name;
+  int64_t time_micros = 0;
+  std::string channel;
+  std::string json;
+};
+
+struct EventCountView {
+  std::string event;
+  uint64_t count = 0;
+  int64_t last_micros = 0;
+};
+
+struct PersonContext {
+  ProfileId profile;
+  bool purpose_allowed = false;  // false: only the profile id and consent state are filled
+  std::vector<identity::Identifier> identifiers;
+  std::vector<TraitView> traits;
+  int64_t first_seen_micros = 0;
+  int64_t last_seen_micros = 0;
+  uint64_t total_events = 0;
+  std::vector<EventCountView> event_counts;
+  std::vector<std::string> channels;
+  std::vector<std::string> groups;
+  std::vector<EventView> recent_events;
+  consent::ConsentState consent;
+};
+
+class ContextReader {
+ public:
+  // `retention` may be null (no trait TTL). All pointers must outlive the reader.
+  ContextReader(storage::Store* store, identity::IdentityGraph* identity,
+                consent::ConsentLedger* consent, const consent::RetentionPolicy* retention)
+      : store_(store), identity_(identity), consent_(consent), retention_(retention) {}
+
+  // nullopt when no profile holds the identifier. kInvalidArgument for an unknown purpose.
+  absl::StatusOr<std::optional<PersonContext>> ByIdentifier(const identity::Identifier& id,
+                                                            const ContextRequest& request);
+  // nullopt when the profile (after following merges) does not exist.
+  absl::StatusOr<std::optional<PersonContext>> ByProfile(const ProfileId& profile,
+                                                         const ContextRequest& request);
+
+ private:
+  storage::Store* store_;
+  identity::IdentityGraph* identity_;
+  consent::ConsentLedger* consent_;
+  const consent::RetentionPolicy* retention_;
+};
+
+}  // namespace cdp::ingest

@@ -1,0 +1,123 @@
+// Context lookups: the whole person in one read, with consent enforced at read time.
+
+#include "ingest/context_reader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/ingest/pipeline_fixture.h"
+
+namespace cdp::ingest {
+namespace {
+
+using ::cdp::testing::IsOk;
+using ::cdp::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+class ContextReaderTest : public testing::PipelineTestBase {
+ protected:
+  void SetUp() override {
+    consent::ConsentOptions options;
+    options.purposes[0].data_kinds = {consent::DataKind::kEvents, consent::DataKind::kComputed};
+    Open(options);
+    retention_ = std::make_unique<consent::RetentionPolicy>(options.retention);
+    reader_ = std::make_unique<ContextReader>(store_.get(), graph_.get(), ledger_.get(),
+                                              retention_.get());
+    Ingest({
+        R"({"type":"identify","messageId":"i1","userId":"ann","traits":{"email":"ann@example.com","plan":"gold"},"timestamp":"2026-11-01T00:00:00Z","context":{"consent":{"categoryPreferences":{"analytics":true}}}})",
+        R"({"type":"track","messageId":"t1","userId":"ann","event":"Viewed","context":{"channel":"web"},"timestamp":"2026-11-01T00:01:00Z"})",
+        R"({"type":"track","messageId":"t2","userId":"ann","event":"Bought","timestamp":"2026-11-01T00:02:00Z"})",
+        R"({"type":"track","messageId":"t3","userId":"ann","event":"Viewed","timestamp":"2026-11-01T00:03:00Z"})",
+    });
+  }
+
+  std::optional<PersonContext> Lookup(const std::string& purpose, size_t max_events = 20,
+                                      const std::string& event_name = "") {
+    auto context = reader_->ByIdentifier(normalizer_->Normalize("email", "ANN@example.com ").identifier,
+                                         {.purpose = purpose, .max_events = max_events,
+                                          .event_name = event_name});
+    EXPECT_THAT(context, IsOk());
+    return context.ok() ? *context : std::nullopt;
+  }
+
+  std::unique_ptr<consent::RetentionPolicy> retention_;
+  std::unique_ptr<ContextReader> reader_;
+};
+
+TEST_F(ContextReaderTest, SupportSeesTheWholePersonNewestEventsFirst) {
+  std::optional<PersonContext> context = Lookup("support");
+  ASSERT_TRUE(context.has_value());
+  EXPECT_TRUE(context->purpose_allowed);
+  EXPECT_THAT(context->identifiers, SizeIs(2));
+  ASSERT_THAT(context->traits, SizeIs(2));
+  EXPECT_EQ(context->traits[1].name, "plan");
+  EXPECT_EQ(context->traits[1].source, "i1");
+  EXPECT_EQ(context->total_events, 4u);
+  EXPECT_THAT(context->channels, ElementsAre("web"));
+  std::vector<std::string> ids;
+  for (const EventView& e : context->recent_events) ids.push_back(e.message_id);
+  EXPECT_THAT(ids, ElementsAre("t3", "t2", "t1", "i1"));
+}
+
+TEST_F(ContextReaderTest, LastNAndEventNameFilter) {
+  std::optional<PersonContext> context = Lookup("support", 2);
+  ASSERT_TRUE(context.has_value());
+  EXPECT_THAT(context->recent_events, SizeIs(2));
+  context = Lookup("support", 20, "Viewed");
+  ASSERT_TRUE(context.has_value());
+  ASSERT_THAT(context->recent_events, SizeIs(2));
+  EXPECT_EQ(context->recent_events[0].message_id, "t3");
+}
+
+TEST_F(ContextReaderTest, DeniedPurposeReturnsNoPersonalData) {
+  std::optional<PersonContext> context = Lookup("marketing");
+  ASSERT_TRUE(context.has_value());
+  EXPECT_FALSE(context->purpose_allowed);
+  EXPECT_THAT(context->identifiers, IsEmpty());
+  EXPECT_THAT(context->traits, IsEmpty());
+  EXPECT_THAT(context->recent_events, IsEmpty());
+  EXPECT_EQ(context->total_events, 0u);
+  EXPECT_FALSE(context->consent.Allowed("marketing"));
+}
+
+TEST_F(ContextReaderTest, PurposeLimitedToSomeKindsReturnsOnlyThose) {
+  std::optional<PersonContext> context = Lookup("analytics");
+  ASSERT_TRUE(context.has_value());
+  EXPECT_TRUE(context->purpose_allowed);
+  EXPECT_THAT(context->identifiers, IsEmpty());
+  EXPECT_THAT(context->traits, IsEmpty());
+  EXPECT_EQ(context->total_events, 4u);
+  EXPECT_THAT(context->recent_events, SizeIs(4));
+}
+
+TEST_F(ContextReaderTest, ConsentWithdrawnHidesDataFromTheNextLookup) {
+  ASSERT_TRUE(Lookup("analytics")->purpose_allowed);
+  Ingest({R"({"type":"track","messageId":"w1","userId":"ann","event":"Opted Out","timestamp":"2026-11-01T00:04:00Z","context":{"consent":{"categoryPreferences":{"analytics":false}}}})"});
+  std::optional<PersonContext> context = Lookup("analytics");
+  ASSERT_TRUE(context.has_value());
+  EXPECT_FALSE(context->purpose_allowed);
+  EXPECT_THAT(context->recent_events, IsEmpty());
+}
+
+TEST_F(ContextReaderTest, EventsStoredWhileAPurposeWasDeniedStayHiddenForIt) {
+  // Marketing was never granted when these events arrived: granting it now does not expose them.
+  Ingest({R"({"type":"track","messageId":"g1","userId":"ann","event":"Grant","timestamp":"2026-11-01T00:05:00Z","context":{"consent":{"categoryPreferences":{"marketing":true}}}})"});
+  std::optional<PersonContext> context = Lookup("marketing");
+  ASSERT_TRUE(context.has_value());
+  ASSERT_TRUE(context->purpose_allowed);
+  ASSERT_THAT(context->recent_events, SizeIs(1));
+  EXPECT_EQ(context->recent_events[0].message_id, "g1");
+}
+
+TEST_F(ContextReaderTest, UnknownPurposeAndUnknownPerson) {
+  EXPECT_THAT(reader_->ByIdentifier({"email", "ann@example.com"}, {.purpose = "spying"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  auto nobody = reader_->ByIdentifier({"email", "nobody@example.com"}, {.purpose = "support"});
+  ASSERT_THAT(nobody, IsOk());
+  EXPECT_FALSE(nobody->has_value());
+}
+
+}  // namespace
+}  // namespace cdp::ingest
