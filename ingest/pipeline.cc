@@ -201,6 +201,8 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
       result.outcome = Outcome::kRejected;
       result.reason = "no usable identifier (userId, anonymousId and the others were invalid "
                       "or blocked placeholder values)";
+      summary.rejections.push_back(
+          {.position = result.position, .reason = result.reason, .raw = event.json});
       continue;
     }
     const ProfileId& profile = resolution.profile;

@@ -47,7 +47,9 @@ struct RecordResult {
 struct IngestSummary {
   uint64_t accepted = 0, duplicate = 0, rejected = 0, suppressed = 0, filtered = 0;
   std::vector<RecordResult> records;  // sorted by position
-  std::vector<Rejection> rejections;  // with raw records, for the dead-letter file
+  // Every rejected record with its raw form, for the dead-letter file: the parser's rejections
+  // first, then the records the pipeline rejected.
+  std::vector<Rejection> rejections;
   // Identifier values that were not identifiers, by "type/outcome" ("email/invalid").
   std::map<std::string, uint64_t> identifier_rejections;
   // Consent categories on events that map to no purpose.

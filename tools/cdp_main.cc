@@ -1,10 +1,11 @@
-// The `cdp` command. Until the Thrift server lands, it offers offline operations on a stopped
-// store: a demo that writes and reads back a sample person, key rotation, backup and stats.
+// The `cdp` command. Until the Thrift server lands, every subcommand opens the store directly
+// (offline): demo, ingest, lookup, stats, backup, keys rotate.
 
-#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
+#include "tools/person_commands.h"
 #include "tools/store_commands.h"
 
 int main(int argc, char** argv) {
@@ -15,7 +16,24 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   auto* demo = app.add_subcommand(
-      "demo", "Write a sample person into the store and read it back (the storage demo)");
+      "demo", "Load the bundled sample feed (first run) and show one person across channels");
+
+  std::vector<std::string> files;
+  std::string mapping;
+  auto* ingest = app.add_subcommand(
+      "ingest", "Ingest NDJSON, {\"batch\": [...]} or CSV files (- for stdin)");
+  ingest->add_option("files", files, "Input files")->required();
+  ingest->add_option("--mapping", mapping, "CSV column mapping (JSON); makes the inputs CSV");
+
+  std::string who, purpose;
+  size_t max_events = 20;
+  auto* lookup = app.add_subcommand("lookup", "Show a person's context for a purpose");
+  lookup->add_option("who", who, "type=value (email=ann@example.com) or a profile id")
+      ->required();
+  lookup->add_option("--purpose", purpose, "Purpose of the lookup (support, marketing...)")
+      ->required();
+  lookup->add_option("--events", max_events, "Last events to show")->capture_default_str();
+
   auto* stats = app.add_subcommand("stats", "Print record counts and sizes of the store");
   std::string backup_dir;
   auto* backup = app.add_subcommand("backup", "Write an online checkpoint of the record database");
@@ -28,6 +46,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (demo->parsed()) return cdp::tools::RunDemo(data_dir);
+  if (ingest->parsed()) return cdp::tools::RunIngest(data_dir, files, mapping);
+  if (lookup->parsed()) return cdp::tools::RunLookup(data_dir, who, purpose, max_events);
   if (stats->parsed()) return cdp::tools::RunStats(data_dir);
   if (backup->parsed()) return cdp::tools::RunBackup(data_dir, backup_dir);
   if (rotate->parsed()) return cdp::tools::RunRotateKeys(data_dir);

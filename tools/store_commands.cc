@@ -12,8 +12,6 @@ namespace {
 
 using storage::Family;
 
-constexpr char kDemoProfileHex[] = "00000000000000000000000000000d30";
-
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "cdp: %s\n", status.ToString().c_str());
   return 1;
@@ -29,51 +27,6 @@ absl::StatusOr<std::unique_ptr<storage::Store>> OpenStore(const std::string& dat
 }
 
 }  // namespace
-
-int RunDemo(const std::string& data_dir) {
-  auto store = OpenStore(data_dir, /*create=*/true);
-  if (!store.ok()) return Fail(store.status());
-  const ProfileId demo = ProfileId::FromHex(kDemoProfileHex).value();
-  const std::string profile_key = storage::ProfileKey(demo);
-
-  auto existing = (*store)->Get(Family::kProfiles, profile_key);
-  if (!existing.ok()) return Fail(existing.status());
-  const int64_t now = (*store)->clock().NowMicros();
-  storage::WriteBatch batch = (*store)->NewBatch();
-  if (!existing->has_value()) {
-    if (auto s = batch.CreateDataKey(demo); !s.ok()) return Fail(s);
-    if (auto s = batch.Put(Family::kProfiles, profile_key, {.time_micros = now},
-                           R"({"name":"Ada Demo","plan":"gold"})");
-        !s.ok()) {
-      return Fail(s);
-    }
-  }
-  const std::string event = absl::StrCat(R"({"event":"Demo Run","at":)", now, "}");
-  if (auto s = batch.Put(Family::kEvents, storage::ProfileRecordKey(demo, now, /*seq=*/0),
-                         {.time_micros = now}, event);
-      !s.ok()) {
-    return Fail(s);
-  }
-  if (auto s = (*store)->Write(batch); !s.ok()) return Fail(s);
-
-  auto profile = (*store)->Get(Family::kProfiles, profile_key);
-  if (!profile.ok()) return Fail(profile.status());
-  std::printf("Store at %s (records sealed with AES-256-GCM, one data key per profile)\n",
-              data_dir.c_str());
-  std::printf("Sample profile %s: %s\n", demo.ToHex().c_str(), (*profile)->value.c_str());
-  std::printf("Last events, newest first:\n");
-  absl::Status scan = (*store)->Scan(
-      Family::kEvents, profile_key, {.reverse = true, .limit = 5},
-      [](absl::string_view, storage::Record record) {
-        std::printf("  %s\n", record.value.c_str());
-        return true;
-      });
-  if (!scan.ok()) return Fail(scan);
-  std::printf(
-      "\nRun `make run` again to append another event. The Thrift server (`cdp serve`) and the\n"
-      "client subcommands arrive with the API; see README.md.\n");
-  return 0;
-}
 
 int RunStats(const std::string& data_dir) {
   auto store = OpenStore(data_dir, /*create=*/false);
