@@ -203,6 +203,21 @@ absl::Status KeyVault::Purge() {
   return ToAbsl(db_->CompactRange(compact, nullptr, nullptr), "cannot compact key vault");
 }
 
+absl::Status KeyVault::PurgeKeys(const std::vector<ProfileId>& profiles) {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  CDP_RETURN_IF_ERROR(ToAbsl(db_->Flush(flush), "cannot flush key vault"));
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (const ProfileId& profile : profiles) {
+    const std::string begin(profile.bytes().data(), profile.bytes().size());
+    const std::string end = begin + std::string(1, '\0');
+    rocksdb::Slice b(begin), e(end);
+    CDP_RETURN_IF_ERROR(ToAbsl(db_->CompactRange(compact, &b, &e), "cannot compact key vault"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RotationReport> KeyVault::RotateKek(const std::string& key_file_path) {
   absl::MutexLock rotation(&rotation_mu_);
   RotationReport report;

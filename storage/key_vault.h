@@ -65,6 +65,8 @@ class KeyVault {
 
   // Flushes and compacts the vault so destroyed keys leave its files.
   absl::Status Purge();
+  // The same for the key ranges of `profiles` only: cheap enough for every erasure.
+  absl::Status PurgeKeys(const std::vector<ProfileId>& profiles);
 
   // Adds a new KEK version to the key file at `key_file_path`, then rewraps every data key under
   // it. Records are untouched. Safe to re-run after a crash: keys not yet rewrapped stay readable

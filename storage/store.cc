@@ -262,39 +262,59 @@ absl::StatusOr<std::optional<Record>> Store::Get(Family family, absl::string_vie
   return OpenValue(family, key, ToView(value), &data_key, &profile);
 }
 
-absl::Status Store::Scan(Family family, absl::string_view prefix, const ScanOptions& options,
-                         absl::FunctionRef<bool(absl::string_view key, Record record)> visit) {
+namespace {
+
+// Sets up an iterator over the keys of `family` that start with `prefix`, positioned on the first
+// (or last, for reverse) of them; it owns the bounds the read options point at.
+struct PrefixIterator {
+  std::string lower, upper;
+  rocksdb::Slice lower_slice, upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it;
+};
+
+void StartPrefixIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, Family family,
+                                absl::string_view prefix, const ScanOptions& options,
+                                const rocksdb::Snapshot* snapshot, PrefixIterator* p) {
   rocksdb::ReadOptions read_options;
-  if (options.snapshot) read_options.snapshot = options.snapshot->snapshot_;
-  const std::string lower(prefix);
-  const std::string upper = PrefixSuccessor(prefix);
-  rocksdb::Slice lower_slice(lower), upper_slice(upper);
-  read_options.iterate_lower_bound = &lower_slice;
-  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
+  read_options.snapshot = snapshot;
+  p->lower.assign(prefix.data(), prefix.size());
+  p->upper = PrefixSuccessor(prefix);
+  p->lower_slice = rocksdb::Slice(p->lower);
+  p->upper_slice = rocksdb::Slice(p->upper);
+  read_options.iterate_lower_bound = &p->lower_slice;
+  if (!p->upper.empty()) read_options.iterate_upper_bound = &p->upper_slice;
   // The prefix bloom filter serves forward seeks on a whole profile id; anything else must see
   // the whole key space.
   const bool prefix_mode =
       IsProfilePrefixed(family) && prefix.size() >= ProfileId::kSize && !options.reverse;
   read_options.total_order_seek = !prefix_mode;
   read_options.prefix_same_as_start = prefix_mode;
-
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->cf(family)));
+  p->it.reset(db->NewIterator(read_options, cf));
   if (options.reverse) {
-    if (upper.empty()) {
-      it->SeekToLast();
+    if (p->upper.empty()) {
+      p->it->SeekToLast();
     } else {
-      std::string target = lower;
+      std::string target = p->lower;
       target.append(kReverseSeekPadding, '\xff');
-      it->SeekForPrev(target);
+      p->it->SeekForPrev(target);
     }
   } else {
-    it->Seek(lower);
+    p->it->Seek(p->lower);
   }
+}
+
+}  // namespace
+
+absl::Status Store::Scan(Family family, absl::string_view prefix, const ScanOptions& options,
+                         absl::FunctionRef<bool(absl::string_view key, Record record)> visit) {
+  PrefixIterator p;
+  StartPrefixIterator(impl_->db.get(), impl_->cf(family), family, prefix, options,
+                      options.snapshot ? options.snapshot->snapshot_ : nullptr, &p);
+  rocksdb::Iterator* it = p.it.get();
   DataKey data_key;
   ProfileId profile;
   size_t delivered = 0;
-  for (; it->Valid() && delivered < options.limit;
-       options.reverse ? it->Prev() : it->Next()) {
+  for (; it->Valid() && delivered < options.limit; options.reverse ? it->Prev() : it->Next()) {
     absl::string_view key = ToView(it->key());
     if (!absl::StartsWith(key, prefix)) break;
     CDP_ASSIGN_OR_RETURN(std::optional<Record> record,
@@ -302,6 +322,26 @@ absl::Status Store::Scan(Family family, absl::string_view prefix, const ScanOpti
     if (!record) continue;
     ++delivered;
     if (!visit(key, *std::move(record))) break;
+  }
+  return ToAbsl(it->status(), absl::StrCat("scan of ", FamilyName(family), " failed"));
+}
+
+absl::Status Store::ScanMeta(
+    Family family, absl::string_view prefix, const ScanOptions& options,
+    absl::FunctionRef<bool(absl::string_view key, const RecordMeta& meta)> visit) {
+  PrefixIterator p;
+  StartPrefixIterator(impl_->db.get(), impl_->cf(family), family, prefix, options,
+                      options.snapshot ? options.snapshot->snapshot_ : nullptr, &p);
+  rocksdb::Iterator* it = p.it.get();
+  const int64_t now = clock_->NowMicros();
+  size_t delivered = 0;
+  for (; it->Valid() && delivered < options.limit; options.reverse ? it->Prev() : it->Next()) {
+    absl::string_view key = ToView(it->key());
+    if (!absl::StartsWith(key, prefix)) break;
+    CDP_ASSIGN_OR_RETURN(envelope::Parsed parsed, envelope::Parse(ToView(it->value())));
+    if (options_.retention && options_.retention->IsExpired(family, parsed.meta, now)) continue;
+    ++delivered;
+    if (!visit(key, parsed.meta)) break;
   }
   return ToAbsl(it->status(), absl::StrCat("scan of ", FamilyName(family), " failed"));
 }

@@ -161,6 +161,11 @@ class Store {
   // Readers do not take it.
   absl::Mutex& profile_writer_mutex() { return profile_writer_mu_; }
 
+  // Like Scan, but delivers only each record's key and envelope header, without opening sealed
+  // values (no data keys needed): for sweeps over many profiles. Expired records are skipped.
+  absl::Status ScanMeta(Family family, absl::string_view prefix, const ScanOptions& options,
+                        absl::FunctionRef<bool(absl::string_view key, const RecordMeta& meta)> visit);
+
   const BlindIndex& blind_index() const { return *blind_index_; }
   KeyVault& key_vault() { return *vault_; }
   const StoreOptions& options() const { return options_; }

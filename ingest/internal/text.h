@@ -8,12 +8,11 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/json_text.h"
 
 namespace cdp::ingest::internal {
 
-// Appends `text` to *out as a JSON string literal (quotes included): '"', '\\' and control
-// characters are escaped, other bytes copied. REQUIRES: text is valid UTF-8.
-void AppendJsonString(absl::string_view text, std::string* out);
+using ::cdp::AppendJsonString;  // common/json_text.h
 
 // True when `text` is well-formed UTF-8.
 bool IsValidUtf8(absl::string_view text);
