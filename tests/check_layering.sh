@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the dependency direction of DESIGN.md:
-#   common -> storage -> {identity, consent} -> ingest -> api -> tools
+#   common -> storage -> {identity, consent} -> ingest -> rights -> api -> tools
 # - a module includes only its own headers and those of lower layers;
 # - identity/ and consent/ never include each other;
 # - only storage/ includes RocksDB headers; only api/ includes Thrift headers or generated code.
@@ -9,7 +9,7 @@ set -euo pipefail
 root="${1:-$(dirname "$0")/..}"
 cd "$root"
 
-declare -A level=([common]=0 [storage]=1 [identity]=2 [consent]=2 [ingest]=3 [api]=4 [tools]=5)
+declare -A level=([common]=0 [storage]=1 [identity]=2 [consent]=2 [ingest]=3 [rights]=4 [api]=5 [tools]=6)
 status=0
 fail() { echo "layering: $*"; status=1; }
 
@@ -40,7 +40,7 @@ while IFS= read -r hit; do
   if [ -n "${level[$top]+x}" ] && [ "$top" != "$module" ] && [ "${level[$top]}" -ge "${level[$module]}" ]; then
     fail "$file imports $imported ($module may not depend on $top)"
   fi
-done < <(grep -rE '^import "' --include='*.proto' common storage identity consent ingest api tools 2>/dev/null || true)
+done < <(grep -rE '^import "' --include='*.proto' common storage identity consent ingest rights api tools 2>/dev/null || true)
 
 [ $status -eq 0 ] && echo "layering: ok"
 exit $status

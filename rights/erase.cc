@@ -1,0 +1,298 @@
+// SubjectRights: erase, unsuppress, the inactive-profile sweep and erasure recovery.
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/status_macros.h"
+#include "identity/event_envelope.h"
+#include "rights/rights.pb.h"
+#include "rights/subject_rights.h"
+#include "storage/key_codec.h"
+
+namespace cdp::rights {
+
+using storage::Family;
+
+namespace {
+
+constexpr Family kProfileFamilies[] = {Family::kProfiles, Family::kEvents, Family::kConsent,
+                                       Family::kMerges, Family::kConversations};
+
+std::string Bytes(const ProfileId& id) { return std::string(id.bytes().data(), ProfileId::kSize); }
+
+// Where the erasure record of a profile lives in the suppression family.
+std::string ErasureKey(storage::Store* store, const ProfileId& profile) {
+  return storage::DigestKey(store->blind_index().Hash("profile_id", profile.ToHex()));
+}
+
+std::string IdentifierKey(storage::Store* store, const identity::Identifier& id) {
+  return storage::DigestKey(store->blind_index().Hash(id.type, id.value));
+}
+
+absl::StatusOr<std::optional<pb::SuppressionEntry>> ReadSuppression(storage::Store* store,
+                                                                     const std::string& key) {
+  CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
+                       store->Get(Family::kSuppression, key));
+  if (!record) return std::nullopt;
+  pb::SuppressionEntry entry;
+  if (!entry.ParseFromString(record->value)) {
+    return absl::DataLossError("suppression entry is not a valid record");
+  }
+  return entry;
+}
+
+// Steps 2 and 3 of an erasure (see the header); idempotent, so recovery can repeat them.
+absl::Status Complete(storage::Store* store, consent::AuditLog* audit, pb::ErasureRecord record) {
+  CDP_ASSIGN_OR_RETURN(ProfileId profile, ProfileId::FromBytes(record.profile()));
+  storage::WriteBatch batch = store->NewBatch();
+  batch.DestroyDataKey(profile);
+  for (Family family : kProfileFamilies) {
+    batch.DeletePrefix(family, storage::ProfileKey(profile));
+  }
+  pb::SuppressionEntry suppressed;
+  suppressed.set_erase_id(record.erase_id());
+  const int64_t now = store->clock().NowMicros();
+  for (const std::string& hash : record.identifier_hashes()) {
+    batch.Delete(Family::kIdentifiers, hash);
+    CDP_RETURN_IF_ERROR(batch.Put(Family::kSuppression, hash, {.time_micros = now},
+                                  suppressed.SerializeAsString()));
+  }
+  for (const std::string& merged : record.merged_from()) {
+    batch.Delete(Family::kRedirects, merged);
+  }
+  for (const std::string& key : record.dedup_keys()) batch.Delete(Family::kDedup, key);
+  record.set_done(true);
+  record.set_completed_micros(now);
+  // Once done, only the counts are kept: the hashes have served their purpose.
+  record.clear_dedup_keys();
+  pb::SuppressionEntry marker;
+  marker.set_erase_id(record.erase_id());
+  *marker.mutable_erasure() = record;
+  CDP_RETURN_IF_ERROR(batch.Put(Family::kSuppression, ErasureKey(store, profile),
+                                {.time_micros = now}, marker.SerializeAsString()));
+  CDP_RETURN_IF_ERROR(audit
+                          ->Append(batch, {.actor = record.actor(),
+                                           .act = "erase",
+                                           .target = profile.ToHex(),
+                                           .reason = record.reason(),
+                                           .outcome = "ok",
+                                           .detail = absl::StrCat(
+                                               "erase_id=", record.erase_id(),
+                                               " identifiers=", record.identifier_hashes_size(),
+                                               " events=", record.events())})
+                          .status());
+  absl::Status written = store->Write(batch);
+  if (!written.ok()) {
+    audit->Reload().IgnoreError();
+    return written;
+  }
+  // The second layer: deleted ranges leave the files now, not at some later compaction.
+  const std::string begin = storage::ProfileKey(profile);
+  const std::string end = storage::PrefixSuccessor(begin);
+  for (Family family : kProfileFamilies) {
+    CDP_RETURN_IF_ERROR(store->CompactRange(family, begin, end));
+  }
+  return store->key_vault().PurgeKeys({profile});
+}
+
+}  // namespace
+
+absl::Status SubjectRights::Audit(const Requester& who, absl::string_view act,
+                                  absl::string_view target, absl::string_view outcome,
+                                  absl::string_view detail) {
+  return audit_
+      ->Append({.actor = who.actor,
+                .act = std::string(act),
+                .target = std::string(target),
+                .reason = who.reason,
+                .outcome = std::string(outcome),
+                .detail = std::string(detail)})
+      .status();
+}
+
+absl::StatusOr<ErasureReceipt> SubjectRights::Erase(const ProfileId& profile,
+                                                    const Requester& who) {
+  absl::MutexLock lock(&store_->profile_writer_mutex());
+  return EraseLocked(profile, who);
+}
+
+absl::StatusOr<ErasureReceipt> SubjectRights::EraseByIdentifier(const identity::Identifier& id,
+                                                                const Requester& who) {
+  absl::MutexLock lock(&store_->profile_writer_mutex());
+  const std::string key = IdentifierKey(store_, id);
+  const std::string target = absl::BytesToHexString(key);
+  CDP_ASSIGN_OR_RETURN(std::optional<pb::SuppressionEntry> suppressed,
+                       ReadSuppression(store_, key));
+  if (suppressed) {
+    CDP_RETURN_IF_ERROR(Audit(who, "erase", target, "already_erased", ""));
+    return absl::AlreadyExistsError(
+        absl::StrCat("already erased (erase id ", suppressed->erase_id(), ")"));
+  }
+  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> profile, identity_->FindProfile(id));
+  if (!profile) {
+    CDP_RETURN_IF_ERROR(Audit(who, "erase", target, "not_found", ""));
+    return absl::NotFoundError("no profile holds that identifier");
+  }
+  return EraseLocked(*profile, who);
+}
+
+absl::StatusOr<ErasureReceipt> SubjectRights::EraseLocked(const ProfileId& profile,
+                                                          const Requester& who) {
+  CDP_ASSIGN_OR_RETURN(std::optional<pb::SuppressionEntry> marker,
+                       ReadSuppression(store_, ErasureKey(store_, profile)));
+  if (marker && marker->erasure().done()) {
+    CDP_RETURN_IF_ERROR(Audit(who, "erase", profile.ToHex(), "already_erased", ""));
+    return absl::AlreadyExistsError(
+        absl::StrCat("profile already erased (erase id ", marker->erase_id(), ")"));
+  }
+  CDP_ASSIGN_OR_RETURN(std::optional<identity::ProfileIdentity> person,
+                       identity_->GetIdentity(profile));
+  if (!person) {
+    CDP_RETURN_IF_ERROR(Audit(who, "erase", profile.ToHex(), "not_found", ""));
+    return absl::NotFoundError(absl::StrCat("no profile ", profile.ToHex()));
+  }
+  const ProfileId current = person->profile;
+
+  pb::ErasureRecord record;
+  record.set_erase_id(absl::BytesToHexString(crypto::RandomBytes(8)));
+  record.set_profile(Bytes(current));
+  record.set_requested_micros(store_->clock().NowMicros());
+  record.set_actor(who.actor);
+  record.set_reason(who.reason);
+  for (const identity::Identifier& id : person->identifiers) {
+    record.add_identifier_hashes(IdentifierKey(store_, id));
+  }
+  for (const ProfileId& merged : person->merged_from) record.add_merged_from(Bytes(merged));
+  absl::Status decode_status;
+  CDP_RETURN_IF_ERROR(store_->Scan(
+      Family::kEvents, storage::ProfileKey(current), {},
+      [&](absl::string_view, storage::Record stored) {
+        absl::StatusOr<identity::StoredEvent> event = identity::DecodeEvent(stored.value);
+        if (!event.ok()) {
+          decode_status = event.status();
+          return false;
+        }
+        record.add_dedup_keys(storage::DigestKey(
+            store_->blind_index().Hash("message_id", event->message_id)));
+        record.set_events(record.events() + 1);
+        return true;
+      }));
+  CDP_RETURN_IF_ERROR(decode_status);
+  auto count = [&](Family family) -> absl::StatusOr<uint64_t> {
+    uint64_t n = 0;
+    CDP_RETURN_IF_ERROR(store_->ScanMeta(family, storage::ProfileKey(current), {},
+                                         [&](absl::string_view, const storage::RecordMeta&) {
+                                           ++n;
+                                           return true;
+                                         }));
+    return n;
+  };
+  CDP_ASSIGN_OR_RETURN(uint64_t consent_entries, count(Family::kConsent));
+  CDP_ASSIGN_OR_RETURN(uint64_t merge_entries, count(Family::kMerges));
+  CDP_ASSIGN_OR_RETURN(uint64_t conversations, count(Family::kConversations));
+  record.set_consent_entries(consent_entries);
+  record.set_merge_entries(merge_entries);
+  record.set_conversations(conversations);
+
+  // Step 1: the erasure record, durable before anything is destroyed.
+  pb::SuppressionEntry pending;
+  pending.set_erase_id(record.erase_id());
+  *pending.mutable_erasure() = record;
+  storage::WriteBatch batch = store_->NewBatch();
+  CDP_RETURN_IF_ERROR(batch.Put(Family::kSuppression, ErasureKey(store_, current),
+                                {.time_micros = record.requested_micros()},
+                                pending.SerializeAsString()));
+  CDP_RETURN_IF_ERROR(store_->Write(batch));
+  CDP_RETURN_IF_ERROR(Complete(store_, audit_, record));
+
+  return ErasureReceipt{.erase_id = record.erase_id(),
+                        .profile = current,
+                        .completed_micros = store_->clock().NowMicros(),
+                        .identifiers = static_cast<uint64_t>(record.identifier_hashes_size()),
+                        .events = record.events(),
+                        .consent_entries = consent_entries,
+                        .merge_entries = merge_entries,
+                        .conversations = conversations,
+                        .merged_profiles = static_cast<uint64_t>(record.merged_from_size())};
+}
+
+absl::StatusOr<uint64_t> SubjectRights::ResumePendingErasures() {
+  absl::MutexLock lock(&store_->profile_writer_mutex());
+  std::vector<pb::ErasureRecord> pending;
+  absl::Status decode_status;
+  CDP_RETURN_IF_ERROR(store_->Scan(Family::kSuppression, "", {},
+                                   [&](absl::string_view, storage::Record stored) {
+                                     pb::SuppressionEntry entry;
+                                     if (!entry.ParseFromString(stored.value)) {
+                                       decode_status = absl::DataLossError(
+                                           "suppression entry is not a valid record");
+                                       return false;
+                                     }
+                                     if (entry.has_erasure() && !entry.erasure().done()) {
+                                       pending.push_back(entry.erasure());
+                                     }
+                                     return true;
+                                   }));
+  CDP_RETURN_IF_ERROR(decode_status);
+  for (const pb::ErasureRecord& record : pending) {
+    CDP_RETURN_IF_ERROR(Complete(store_, audit_, record));
+  }
+  return pending.size();
+}
+
+absl::StatusOr<bool> SubjectRights::IsSuppressed(const identity::Identifier& id) {
+  CDP_ASSIGN_OR_RETURN(std::optional<pb::SuppressionEntry> entry,
+                       ReadSuppression(store_, IdentifierKey(store_, id)));
+  return entry.has_value();
+}
+
+absl::Status SubjectRights::Unsuppress(const identity::Identifier& id, const Requester& who) {
+  absl::MutexLock lock(&store_->profile_writer_mutex());
+  const std::string key = IdentifierKey(store_, id);
+  CDP_ASSIGN_OR_RETURN(std::optional<pb::SuppressionEntry> entry, ReadSuppression(store_, key));
+  if (!entry) {
+    CDP_RETURN_IF_ERROR(Audit(who, "unsuppress", absl::BytesToHexString(key), "not_found", ""));
+    return absl::NotFoundError("that identifier is not suppressed");
+  }
+  storage::WriteBatch batch = store_->NewBatch();
+  batch.Delete(Family::kSuppression, key);
+  CDP_RETURN_IF_ERROR(audit_
+                          ->Append(batch, {.actor = who.actor,
+                                           .act = "unsuppress",
+                                           .target = absl::BytesToHexString(key),
+                                           .reason = who.reason,
+                                           .outcome = "ok",
+                                           .detail = absl::StrCat("erase_id=", entry->erase_id())})
+                          .status());
+  absl::Status written = store_->Write(batch);
+  if (!written.ok()) audit_->Reload().IgnoreError();
+  return written;
+}
+
+absl::StatusOr<uint64_t> SubjectRights::SweepInactive(const consent::RetentionPolicy& policy) {
+  const int64_t now = store_->clock().NowMicros();
+  std::vector<ProfileId> inactive;
+  // Profile data records (profile id | 0x02) carry the last activity in their plaintext header.
+  CDP_RETURN_IF_ERROR(store_->ScanMeta(
+      Family::kProfiles, "", {}, [&](absl::string_view key, const storage::RecordMeta& meta) {
+        if (key.size() == ProfileId::kSize + 1 && key.back() == '\x02' &&
+            policy.ProfileInactive(meta.time_micros, now)) {
+          inactive.push_back(ProfileId::FromBytes(key.substr(0, ProfileId::kSize)).value());
+        }
+        return true;
+      }));
+  uint64_t erased = 0;
+  for (const ProfileId& profile : inactive) {
+    absl::StatusOr<ErasureReceipt> receipt =
+        Erase(profile, {.actor = "retention", .reason = "inactive-profile TTL"});
+    if (receipt.ok()) {
+      ++erased;
+    } else if (!absl::IsNotFound(receipt.status()) &&
+               !absl::IsAlreadyExists(receipt.status())) {
+      return receipt.status();
+    }
+  }
+  return erased;
+}
+
+}  // namespace cdp::rights

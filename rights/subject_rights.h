@@ -1,0 +1,94 @@
+#pragma once
+// SubjectRights: the data-subject requests of GDPR Art. 15/17/20 and the retention sweep.
+//
+// Erase (by profile id or any identifier), in three durable steps:
+//   1. an erasure record with every hash and id to remove is written (state pending);
+//   2. the person's data key is destroyed (crypto-shredding: from here no record of theirs can be
+//      read, in the live store or in any earlier backup of the record database);
+//   3. every record is deleted (identity node and index, profile data, events, consent ledger,
+//      merge log, conversations, redirects of profiles merged into them, dedup entries), their
+//      identifiers are added to the suppression list, the record is marked done, and the affected
+//      ranges are compacted.
+// An erasure interrupted after step 1 is completed by ResumePendingErasures() at start; before
+// step 1 the person is intact. A replayed feed naming a suppressed identifier is counted as
+// suppressed, never re-created, until Unsuppress.
+//
+// Export (by profile id or identifier) streams one JSON document with everything held about the
+// person, events one at a time, so a person with a million events needs no million in memory.
+//
+// Every act, successful or not, is written to the audit log with actor and reason.
+//
+// Thread safety: safe for concurrent use; writers serialize on the store's profile writer mutex.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "consent/audit_log.h"
+#include "consent/consent_ledger.h"
+#include "consent/retention_policy.h"
+#include "identity/identity_graph.h"
+#include "storage/store.h"
+
+namespace cdp::rights {
+
+struct ErasureReceipt {
+  std::string erase_id;
+  ProfileId profile;
+  int64_t completed_micros = 0;
+  uint64_t identifiers = 0;
+  uint64_t events = 0;
+  uint64_t consent_entries = 0;
+  uint64_t merge_entries = 0;
+  uint64_t conversations = 0;
+  uint64_t merged_profiles = 0;
+};
+
+// Receives the export document in chunks; an error stops the export.
+using ExportSink = std::function<absl::Status(absl::string_view chunk)>;
+
+struct Requester {
+  std::string actor;   // who asks (token name)
+  std::string reason;  // ticket or justification
+};
+
+class SubjectRights {
+ public:
+  SubjectRights(storage::Store* store, identity::IdentityGraph* identity,
+                consent::ConsentLedger* consent, consent::AuditLog* audit)
+      : store_(store), identity_(identity), consent_(consent), audit_(audit) {}
+
+  // kNotFound when no such person; kAlreadyExists (naming the erase id) when already erased.
+  absl::StatusOr<ErasureReceipt> Erase(const ProfileId& profile, const Requester& who);
+  absl::StatusOr<ErasureReceipt> EraseByIdentifier(const identity::Identifier& id,
+                                                   const Requester& who);
+
+  // Removes an identifier from the suppression list. kNotFound when it is not suppressed.
+  absl::Status Unsuppress(const identity::Identifier& id, const Requester& who);
+  absl::StatusOr<bool> IsSuppressed(const identity::Identifier& id);
+
+  // kNotFound when no such person.
+  absl::Status Export(const ProfileId& profile, const Requester& who, const ExportSink& sink);
+  absl::Status ExportByIdentifier(const identity::Identifier& id, const Requester& who,
+                                  const ExportSink& sink);
+
+  // Erases every profile whose last activity is past the inactive-profile TTL; returns how many.
+  absl::StatusOr<uint64_t> SweepInactive(const consent::RetentionPolicy& policy);
+
+  // Completes erasures interrupted by a crash; returns how many. Call once at start.
+  absl::StatusOr<uint64_t> ResumePendingErasures();
+
+ private:
+  absl::StatusOr<ErasureReceipt> EraseLocked(const ProfileId& profile, const Requester& who);
+  absl::Status Audit(const Requester& who, absl::string_view act, absl::string_view target,
+                     absl::string_view outcome, absl::string_view detail);
+
+  storage::Store* store_;
+  identity::IdentityGraph* identity_;
+  consent::ConsentLedger* consent_;
+  consent::AuditLog* audit_;
+};
+
+}  // namespace cdp::rights
