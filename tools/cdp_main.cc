@@ -1,5 +1,6 @@
 // The `cdp` command. Until the Thrift server lands, every subcommand opens the store directly
-// (offline): demo, ingest, lookup, stats, backup, keys rotate.
+// (offline): demo, ingest, lookup, export, erase, unsuppress, audit verify, stats, backup,
+// keys rotate.
 
 #include <string>
 #include <vector>
@@ -34,6 +35,23 @@ int main(int argc, char** argv) {
       ->required();
   lookup->add_option("--events", max_events, "Last events to show")->capture_default_str();
 
+  std::string actor = "local-admin", reason;
+  auto add_rights = [&](const char* name, const char* help) {
+    auto* sub = app.add_subcommand(name, help);
+    sub->add_option("who", who, "type=value or a profile id")->required();
+    sub->add_option("--actor", actor, "Who asks (recorded in the audit log)")
+        ->capture_default_str();
+    sub->add_option("--reason", reason, "Ticket or justification (recorded in the audit log)")
+        ->required();
+    return sub;
+  };
+  auto* export_cmd = add_rights("export", "Write everything held about a person as JSON to stdout");
+  auto* erase = add_rights("erase", "Erase a person: destroy their key, delete, suppress");
+  auto* unsuppress = add_rights("unsuppress", "Accept records naming an erased identifier again");
+  auto* audit = app.add_subcommand("audit", "Audit log");
+  audit->require_subcommand(1);
+  auto* verify = audit->add_subcommand("verify", "Walk the hash chain and report the first break");
+
   auto* stats = app.add_subcommand("stats", "Print record counts and sizes of the store");
   std::string backup_dir;
   auto* backup = app.add_subcommand("backup", "Write an online checkpoint of the record database");
@@ -48,6 +66,10 @@ int main(int argc, char** argv) {
   if (demo->parsed()) return cdp::tools::RunDemo(data_dir);
   if (ingest->parsed()) return cdp::tools::RunIngest(data_dir, files, mapping);
   if (lookup->parsed()) return cdp::tools::RunLookup(data_dir, who, purpose, max_events);
+  if (export_cmd->parsed()) return cdp::tools::RunExport(data_dir, who, actor, reason);
+  if (erase->parsed()) return cdp::tools::RunErase(data_dir, who, actor, reason);
+  if (unsuppress->parsed()) return cdp::tools::RunUnsuppress(data_dir, who, actor, reason);
+  if (verify->parsed()) return cdp::tools::RunAuditVerify(data_dir);
   if (stats->parsed()) return cdp::tools::RunStats(data_dir);
   if (backup->parsed()) return cdp::tools::RunBackup(data_dir, backup_dir);
   if (rotate->parsed()) return cdp::tools::RunRotateKeys(data_dir);

@@ -29,6 +29,10 @@ absl::StatusOr<std::unique_ptr<LocalStack>> LocalStack::Open(const std::string& 
                                         }));
   stack->reader = std::make_unique<ingest::ContextReader>(
       stack->store.get(), stack->identity.get(), stack->consent.get(), stack->retention.get());
+  CDP_ASSIGN_OR_RETURN(stack->audit, consent::AuditLog::Open(stack->store.get()));
+  stack->rights = std::make_unique<rights::SubjectRights>(
+      stack->store.get(), stack->identity.get(), stack->consent.get(), stack->audit.get());
+  CDP_RETURN_IF_ERROR(stack->rights->ResumePendingErasures().status());
   return stack;
 }
 

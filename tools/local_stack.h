@@ -12,6 +12,7 @@
 #include "identity/normalizer.h"
 #include "ingest/context_reader.h"
 #include "ingest/pipeline.h"
+#include "rights/subject_rights.h"
 #include "storage/store.h"
 
 namespace cdp::tools {
@@ -24,8 +25,11 @@ struct LocalStack {
   std::shared_ptr<consent::RetentionPolicy> retention;
   std::unique_ptr<ingest::Pipeline> pipeline;
   std::unique_ptr<ingest::ContextReader> reader;
+  std::unique_ptr<consent::AuditLog> audit;
+  std::unique_ptr<rights::SubjectRights> rights;
 
-  // Opens (creating when `create`) the store at `data_dir` with default options.
+  // Opens (creating when `create`) the store at `data_dir` with default options, and completes
+  // any erasure a crash interrupted.
   static absl::StatusOr<std::unique_ptr<LocalStack>> Open(const std::string& data_dir,
                                                           bool create);
 };

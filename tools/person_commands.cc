@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -162,9 +163,9 @@ void PrintContext(const ingest::PersonContext& c, const std::string& purpose) {
   }
 }
 
-absl::StatusOr<std::optional<ingest::PersonContext>> Lookup(LocalStack& stack,
-                                                            const std::string& who,
-                                                            const ingest::ContextRequest& request) {
+// "type=value" normalized as an identifier, or a profile id.
+absl::StatusOr<std::variant<identity::Identifier, ProfileId>> ParseWho(LocalStack& stack,
+                                                                       const std::string& who) {
   const size_t eq = who.find('=');
   if (eq == std::string::npos) {
     auto profile = ProfileId::FromHex(who);
@@ -172,13 +173,23 @@ absl::StatusOr<std::optional<ingest::PersonContext>> Lookup(LocalStack& stack,
       return absl::InvalidArgumentError(
           "expected type=value (email=ann@example.com) or a 32-hex-digit profile id");
     }
+    return *profile;
+  }
+  auto id = identity::ToStatusOr(
+      stack.normalizer->Normalize(who.substr(0, eq), who.substr(eq + 1)));
+  if (!id.ok()) return id.status();
+  return *id;
+}
+
+absl::StatusOr<std::optional<ingest::PersonContext>> Lookup(LocalStack& stack,
+                                                            const std::string& who,
+                                                            const ingest::ContextRequest& request) {
+  auto target = ParseWho(stack, who);
+  if (!target.ok()) return target.status();
+  if (auto* profile = std::get_if<ProfileId>(&*target)) {
     return stack.reader->ByProfile(*profile, request);
   }
-  identity::NormalizeResult normalized =
-      stack.normalizer->Normalize(who.substr(0, eq), who.substr(eq + 1));
-  auto id = identity::ToStatusOr(normalized);
-  if (!id.ok()) return id.status();
-  return stack.reader->ByIdentifier(*id, request);
+  return stack.reader->ByIdentifier(std::get<identity::Identifier>(*target), request);
 }
 
 }  // namespace
@@ -218,6 +229,82 @@ int RunLookup(const std::string& data_dir, const std::string& who, const std::st
   return 0;
 }
 
+int RunExport(const std::string& data_dir, const std::string& who, const std::string& actor,
+              const std::string& reason) {
+  auto stack = LocalStack::Open(data_dir, /*create=*/false);
+  if (!stack.ok()) return Fail(stack.status());
+  auto target = ParseWho(**stack, who);
+  if (!target.ok()) return Fail(target.status());
+  rights::ExportSink sink = [](absl::string_view chunk) {
+    return std::fwrite(chunk.data(), 1, chunk.size(), stdout) == chunk.size()
+               ? absl::OkStatus()
+               : absl::UnavailableError("cannot write the export to stdout");
+  };
+  const rights::Requester requester{.actor = actor, .reason = reason};
+  absl::Status s = std::holds_alternative<ProfileId>(*target)
+                       ? (*stack)->rights->Export(std::get<ProfileId>(*target), requester, sink)
+                       : (*stack)->rights->ExportByIdentifier(
+                             std::get<identity::Identifier>(*target), requester, sink);
+  return s.ok() ? 0 : Fail(s);
+}
+
+int RunErase(const std::string& data_dir, const std::string& who, const std::string& actor,
+             const std::string& reason) {
+  auto stack = LocalStack::Open(data_dir, /*create=*/false);
+  if (!stack.ok()) return Fail(stack.status());
+  auto target = ParseWho(**stack, who);
+  if (!target.ok()) return Fail(target.status());
+  const rights::Requester requester{.actor = actor, .reason = reason};
+  auto receipt = std::holds_alternative<ProfileId>(*target)
+                     ? (*stack)->rights->Erase(std::get<ProfileId>(*target), requester)
+                     : (*stack)->rights->EraseByIdentifier(
+                           std::get<identity::Identifier>(*target), requester);
+  if (!receipt.ok()) return Fail(receipt.status());
+  std::printf(
+      "Erased profile %s (erase id %s): data key destroyed; %llu identifiers suppressed, %llu "
+      "events, %llu consent entries, %llu merge log entries, %llu conversations, %llu merged "
+      "profiles removed.\n",
+      receipt->profile.ToHex().c_str(), receipt->erase_id.c_str(),
+      static_cast<unsigned long long>(receipt->identifiers),
+      static_cast<unsigned long long>(receipt->events),
+      static_cast<unsigned long long>(receipt->consent_entries),
+      static_cast<unsigned long long>(receipt->merge_entries),
+      static_cast<unsigned long long>(receipt->conversations),
+      static_cast<unsigned long long>(receipt->merged_profiles));
+  return 0;
+}
+
+int RunUnsuppress(const std::string& data_dir, const std::string& who, const std::string& actor,
+                  const std::string& reason) {
+  auto stack = LocalStack::Open(data_dir, /*create=*/false);
+  if (!stack.ok()) return Fail(stack.status());
+  auto target = ParseWho(**stack, who);
+  if (!target.ok()) return Fail(target.status());
+  if (!std::holds_alternative<identity::Identifier>(*target)) {
+    return Fail(absl::InvalidArgumentError("unsuppress takes type=value"));
+  }
+  absl::Status s = (*stack)->rights->Unsuppress(std::get<identity::Identifier>(*target),
+                                                {.actor = actor, .reason = reason});
+  if (!s.ok()) return Fail(s);
+  std::printf("Unsuppressed: new records naming that identifier will be accepted again.\n");
+  return 0;
+}
+
+int RunAuditVerify(const std::string& data_dir) {
+  auto stack = LocalStack::Open(data_dir, /*create=*/false);
+  if (!stack.ok()) return Fail(stack.status());
+  auto report = (*stack)->audit->Verify();
+  if (!report.ok()) return Fail(report.status());
+  if (report->ok()) {
+    std::printf("Audit chain verified: %llu entries.\n",
+                static_cast<unsigned long long>(report->entries));
+    return 0;
+  }
+  std::printf("Audit chain BROKEN at entry %llu: %s\n",
+              static_cast<unsigned long long>(*report->first_broken), report->problem.c_str());
+  return 4;
+}
+
 int RunDemo(const std::string& data_dir) {
   auto stack = LocalStack::Open(data_dir, /*create=*/true);
   if (!stack.ok()) return Fail(stack.status());
@@ -236,7 +323,11 @@ int RunDemo(const std::string& data_dir) {
   auto context = Lookup(**stack, "email=ada.lovelace@example.com",
                         {.purpose = "support", .max_events = 10});
   if (!context.ok()) return Fail(context.status());
-  if (!context->has_value()) return Fail(absl::InternalError("sample person not found"));
+  if (!context->has_value()) {
+    std::printf("Ada is not in the store any more (erased?): her records above were counted as "
+                "suppressed.\n");
+    return 0;
+  }
   PrintContext(**context, "support");
   std::printf(
       "\nTry (each command opens the store itself, so run one at a time):\n"

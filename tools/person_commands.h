@@ -19,4 +19,13 @@ int RunIngest(const std::string& data_dir, const std::vector<std::string>& files
 int RunLookup(const std::string& data_dir, const std::string& who, const std::string& purpose,
               size_t max_events);
 
+// Subject rights, offline. `who` as for lookup; actor and reason go to the audit log.
+int RunExport(const std::string& data_dir, const std::string& who, const std::string& actor,
+              const std::string& reason);
+int RunErase(const std::string& data_dir, const std::string& who, const std::string& actor,
+             const std::string& reason);
+int RunUnsuppress(const std::string& data_dir, const std::string& who, const std::string& actor,
+                  const std::string& reason);
+int RunAuditVerify(const std::string& data_dir);
+
 }  // namespace cdp::tools
