@@ -1,0 +1,298 @@
+// Identity resolution throughput on a store of many people, on a stream where 20% of events
+// bridge channels (bench/feed_generator.h describes the population and the stream).
+//
+// The store is built once per process, on first use, in a fresh temporary directory that is
+// removed at exit: every person's profiles (one, or two unlinked ones for a "split" person) are
+// resolved through IdentityGraph::Resolve in batches of ~1000 events, each batch written with a
+// synced Store::Write under the profile writer mutex; then CompactAll, sync, and one untimed
+// Resolve pass over the stream so that the block cache and the data-key cache are warm. The
+// preload rate is printed to stderr.
+//
+//   BM_Resolve       Resolve of 1000 events into a batch that is discarded: the store does not
+//                    change, so bridging events merge again on every pass
+//   BM_ResolveWrite  Resolve of 1000 events + Store::Write (synced): merges become durable
+// items_per_second counts identifiers resolved; events_per_s counts events.
+//
+// Environment (all optional):
+//   CDP_BENCH_PEOPLE          people preloaded; default 1000000 (use e.g. 20000 for a smoke run)
+//   CDP_BENCH_EVENTS          events in the pre-normalized stream (replayed when exhausted);
+//                             default 200000
+//   CDP_BENCH_BLOCK_CACHE_MB  RocksDB block cache; default 1024
+//   CDP_BENCH_DIR             parent of the temporary store; default the system temp dir
+//
+// Goal (docs/performance.md "Identity"): 200K identifier resolutions/s on 2 cores.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "bench/feed_generator.h"
+#include "benchmark/benchmark.h"
+#include "identity/identity_graph.h"
+#include "identity/normalizer.h"
+#include "storage/store.h"
+
+namespace cdp::identity {
+namespace {
+
+constexpr size_t kEventsPerBatch = 1000;
+constexpr int64_t kBaseMicros = 1'795'000'000'000'000;
+
+size_t EnvSize(const char* name, size_t fallback) {
+  const char* text = std::getenv(name);
+  size_t value = 0;
+  if (text == nullptr || !absl::SimpleAtoi(text, &value) || value == 0) return fallback;
+  return value;
+}
+
+void CheckOk(const absl::Status& status, const char* what) {
+  if (status.ok()) return;
+  std::fprintf(stderr, "identity bench setup: %s: %s\n", what, status.ToString().c_str());
+  std::exit(1);
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string LoadAverage() {
+  double one = 0, five = 0, fifteen = 0;
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf %lf %lf", &one, &five, &fifteen) != 3) one = -1;
+    std::fclose(f);
+  }
+  return absl::StrCat(one, " ", five, " ", fifteen);
+}
+
+class IdentityStore {
+ public:
+  static IdentityStore& Instance() {
+    static IdentityStore instance;  // destroyed at exit, which removes the directory
+    return instance;
+  }
+
+  ~IdentityStore() {
+    graph_.reset();
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  storage::Store& store() { return *store_; }
+  IdentityGraph& graph() { return *graph_; }
+  // The next kEventsPerBatch events of the stream (wrapping), and their identifier count.
+  absl::Span<const EventIdentity> NextBatch(size_t* identifiers) {
+    if (next_ + kEventsPerBatch > stream_.size()) next_ = 0;
+    absl::Span<const EventIdentity> batch(stream_.data() + next_, kEventsPerBatch);
+    *identifiers = identifier_counts_[next_ / kEventsPerBatch];
+    next_ += kEventsPerBatch;
+    return batch;
+  }
+
+ private:
+  IdentityStore() { Load(); }
+
+  EventIdentity Normalized(const std::vector<bench::FeedIdentifier>& raw, std::string message_id,
+                           int64_t time_micros) {
+    EventIdentity event{.message_id = std::move(message_id), .time_micros = time_micros};
+    for (const bench::FeedIdentifier& id : raw) {
+      NormalizeResult result = normalizer_->Normalize(id.type, id.value);
+      if (!result.ok()) {
+        CheckOk(absl::InvalidArgumentError(
+                    absl::StrCat("generated ", id.type, " does not normalize: ", result.reason)),
+                "normalize");
+      }
+      event.identifiers.push_back(std::move(result.identifier));
+    }
+    return event;
+  }
+
+  void ResolveAndWrite(absl::Span<const EventIdentity> events) {
+    absl::MutexLock lock(&store_->profile_writer_mutex());
+    storage::WriteBatch batch = store_->NewBatch();
+    CheckOk(graph_->Resolve(events, batch).status(), "resolve");
+    CheckOk(store_->Write(batch), "write");
+  }
+
+  void Load() {
+    const size_t people = EnvSize("CDP_BENCH_PEOPLE", 1'000'000);
+    const size_t stream_events = std::max(
+        kEventsPerBatch, EnvSize("CDP_BENCH_EVENTS", 200'000) / kEventsPerBatch * kEventsPerBatch);
+    const size_t cache_mb = EnvSize("CDP_BENCH_BLOCK_CACHE_MB", 1024);
+    const char* parent = std::getenv("CDP_BENCH_DIR");
+    std::string dir_template =
+        (parent ? std::filesystem::path(parent) : std::filesystem::temp_directory_path()) /
+        "cdp-identity-bench-XXXXXX";
+    if (mkdtemp(dir_template.data()) == nullptr) CheckOk(absl::InternalError("mkdtemp"), "tmp");
+    dir_ = dir_template;
+    storage::StoreOptions store_options;
+    store_options.data_dir = dir_;
+    store_options.block_cache_bytes = cache_mb << 20;
+    auto opened = storage::Store::Open(store_options);
+    CheckOk(opened.status(), "open");
+    store_ = *std::move(opened);
+    IdentityOptions options;
+    options.custom_types = {bench::kCrmType};
+    auto normalizer = Normalizer::Create(options);
+    CheckOk(normalizer.status(), "normalizer");
+    normalizer_ = *std::move(normalizer);
+    auto graph = IdentityGraph::Create(store_.get(), options);
+    CheckOk(graph.status(), "graph");
+    graph_ = *std::move(graph);
+
+    bench::FeedGenerator feed(people, 42, kBaseMicros);
+    std::fprintf(stderr, "identity bench setup: load average %s\n", LoadAverage().c_str());
+    const auto load_start = std::chrono::steady_clock::now();
+    std::vector<EventIdentity> pending;
+    size_t profiles = 0, batches = 0;
+    for (size_t person = 0; person < people; ++person) {
+      int part = 0;
+      for (const auto& ids : feed.PreloadProfiles(person)) {
+        pending.push_back(Normalized(ids, absl::StrCat("pre-", person, "-", part++),
+                                     kBaseMicros - int64_t{86'400'000'000}));
+      }
+      if (pending.size() >= kEventsPerBatch || person + 1 == people) {
+        ResolveAndWrite(pending);
+        profiles += pending.size();
+        pending.clear();
+        if (++batches % 100 == 0) {
+          std::fprintf(stderr, "identity bench setup: %zu people, %.0f profiles/s\n", person + 1,
+                       static_cast<double>(profiles) / SecondsSince(load_start));
+        }
+      }
+    }
+    const double load_seconds = SecondsSince(load_start);
+    const IdentityCounters after_load = graph_->counters();
+    const auto compact_start = std::chrono::steady_clock::now();
+    CheckOk(store_->CompactAll(), "compact");
+    const double compact_seconds = SecondsSince(compact_start);
+    ::sync();
+
+    // The stream, normalized up front: normalization is the pipeline's cost, not resolution's.
+    size_t bridges = 0;
+    for (const bench::FeedEvent& event : feed.Events(stream_events)) {
+      bridges += event.shape >= bench::FeedEvent::Shape::kBridgeSplit ? 1 : 0;
+      stream_.push_back(Normalized(feed.Identifiers(event), absl::StrCat("m", event.sequence),
+                                   event.time_micros));
+    }
+    size_t identifiers = 0;
+    for (size_t i = 0; i < stream_.size(); ++i) {
+      identifiers += stream_[i].identifiers.size();
+      if ((i + 1) % kEventsPerBatch == 0) {
+        identifier_counts_.push_back(identifiers);
+        identifiers = 0;
+      }
+    }
+    // Warm the caches with one untimed pass (nothing written).
+    const auto warm_start = std::chrono::steady_clock::now();
+    for (size_t first = 0; first < stream_.size(); first += kEventsPerBatch) {
+      absl::MutexLock lock(&store_->profile_writer_mutex());
+      storage::WriteBatch batch = store_->NewBatch();
+      CheckOk(
+          graph_
+              ->Resolve(absl::Span<const EventIdentity>(stream_.data() + first, kEventsPerBatch),
+                        batch)
+              .status(),
+          "warm resolve");
+    }
+    const double warm_seconds = SecondsSince(warm_start);
+    auto stats = store_->Stats();
+    CheckOk(stats.status(), "stats");
+    std::fprintf(stderr,
+                 "identity bench setup: %zu people as %zu profiles (%llu created) in %zu synced "
+                 "batches: %.1f s, %.0f profiles/s, %.0f people/s; compact %.1f s; stream %zu "
+                 "events (%.1f%% bridging); warm pass %.1f s; live SST %.0f MiB; block cache "
+                 "%zu MiB, %.0f MiB used; load average %s\n",
+                 people, profiles, static_cast<unsigned long long>(after_load.created), batches,
+                 load_seconds, static_cast<double>(profiles) / load_seconds,
+                 static_cast<double>(people) / load_seconds, compact_seconds, stream_.size(),
+                 100.0 * static_cast<double>(bridges) / static_cast<double>(stream_.size()),
+                 warm_seconds, static_cast<double>(stats->live_sst_bytes) / (1 << 20), cache_mb,
+                 static_cast<double>(stats->block_cache_usage_bytes) / (1 << 20),
+                 LoadAverage().c_str());
+  }
+
+  std::string dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Normalizer> normalizer_;
+  std::unique_ptr<IdentityGraph> graph_;
+  std::vector<EventIdentity> stream_;
+  std::vector<size_t> identifier_counts_;  // per batch of kEventsPerBatch
+  size_t next_ = 0;
+};
+
+void Report(benchmark::State& state, size_t events, size_t identifiers,
+            const IdentityCounters& before, const IdentityCounters& after) {
+  state.SetItemsProcessed(static_cast<int64_t>(identifiers));
+  state.counters["events_per_s"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["ids_per_event"] =
+      static_cast<double>(identifiers) / static_cast<double>(std::max<size_t>(1, events));
+  state.counters["merges_per_1k"] = 1000.0 * static_cast<double>(after.merges - before.merges) /
+                                    static_cast<double>(std::max<size_t>(1, events));
+  state.counters["created_per_1k"] = 1000.0 * static_cast<double>(after.created - before.created) /
+                                     static_cast<double>(std::max<size_t>(1, events));
+}
+
+// Resolve alone: identity writes go into a batch that is dropped.
+void BM_Resolve(benchmark::State& state) {
+  IdentityStore& fixture = IdentityStore::Instance();
+  const IdentityCounters before = fixture.graph().counters();
+  size_t events = 0, identifiers = 0;
+  for (auto _ : state) {
+    size_t batch_identifiers = 0;
+    absl::Span<const EventIdentity> batch_events = fixture.NextBatch(&batch_identifiers);
+    absl::MutexLock lock(&fixture.store().profile_writer_mutex());
+    storage::WriteBatch batch = fixture.store().NewBatch();
+    auto resolved = fixture.graph().Resolve(batch_events, batch);
+    if (!resolved.ok()) {
+      state.SkipWithError(resolved.status().ToString().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(batch.byte_size());
+    events += batch_events.size();
+    identifiers += batch_identifiers;
+  }
+  Report(state, events, identifiers, before, fixture.graph().counters());
+}
+BENCHMARK(BM_Resolve)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Resolve + synced Store::Write of each batch of 1000 events.
+void BM_ResolveWrite(benchmark::State& state) {
+  IdentityStore& fixture = IdentityStore::Instance();
+  const IdentityCounters before = fixture.graph().counters();
+  size_t events = 0, identifiers = 0;
+  for (auto _ : state) {
+    size_t batch_identifiers = 0;
+    absl::Span<const EventIdentity> batch_events = fixture.NextBatch(&batch_identifiers);
+    absl::MutexLock lock(&fixture.store().profile_writer_mutex());
+    storage::WriteBatch batch = fixture.store().NewBatch();
+    auto resolved = fixture.graph().Resolve(batch_events, batch);
+    absl::Status written = resolved.ok() ? fixture.store().Write(batch) : resolved.status();
+    if (!written.ok()) {
+      state.SkipWithError(written.ToString().c_str());
+      break;
+    }
+    events += batch_events.size();
+    identifiers += batch_identifiers;
+  }
+  Report(state, events, identifiers, before, fixture.graph().counters());
+}
+BENCHMARK(BM_ResolveWrite)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace cdp::identity
+
+BENCHMARK_MAIN();
