@@ -154,6 +154,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
   const size_t n = parsed.events.size();
   std::vector<RecordResult> results(n);
   std::vector<size_t> fresh;  // indexes of events to resolve
+  std::vector<std::string> dedup_keys;  // of the fresh events, computed once
   std::vector<identity::EventIdentity> identities;
   absl::flat_hash_set<std::string> seen_in_call;
   for (size_t i = 0; i < n; ++i) {
@@ -182,6 +183,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     }
     CDP_RETURN_IF_ERROR(RetypeAliasPreviousId(event, &identity));
     fresh.push_back(i);
+    dedup_keys.push_back(dedup_key);
     identities.push_back(std::move(identity));
   }
 
@@ -224,8 +226,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
       }
     }
     CDP_RETURN_IF_ERROR(batch.Put(
-        Family::kDedup,
-        storage::DigestKey(deps_.store->blind_index().Hash("message_id", event.message_id)),
+        Family::kDedup, dedup_keys[k],
         {.category = consent::kCategoryDedup, .time_micros = now},
         std::string(profile.bytes().data(), profile.bytes().size())));
 

@@ -12,6 +12,7 @@
 #include "rocksdb/db.h"
 #include "storage/family.h"
 #include "storage/key_codec.h"
+#include "tests/support/raw_db.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_store.h"
@@ -26,55 +27,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-// The record database opened with RocksDB directly (the store must be closed), to alter raw
-// values. Trimmed from tests/storage/store_fixture.h.
-class RawDb {
- public:
-  explicit RawDb(const std::string& data_dir) {
-    const std::string path = data_dir + "/db";
-    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names_).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const std::string& name : names_) {
-      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    rocksdb::DB* raw = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles_, &raw);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    db_.reset(raw);
-  }
-  ~RawDb() {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  }
-
-  std::map<std::string, std::string> All(storage::Family family) {
-    std::map<std::string, std::string> out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(family)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      out[it->key().ToString()] = it->value().ToString();
-    }
-    return out;
-  }
-
-  void Put(storage::Family family, const std::string& key, const std::string& value) {
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    EXPECT_TRUE(db_->Put(sync, Handle(family), key, value).ok());
-  }
-
- private:
-  rocksdb::ColumnFamilyHandle* Handle(storage::Family family) {
-    const std::string name(storage::FamilyName(family).data(), storage::FamilyName(family).size());
-    for (size_t i = 0; i < names_.size(); ++i) {
-      if (names_[i] == name) return handles_[i];
-    }
-    ADD_FAILURE() << "no column family " << name;
-    return db_->DefaultColumnFamily();
-  }
-
-  std::vector<std::string> names_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::unique_ptr<rocksdb::DB> db_;
-};
+using ::cdp::testing::RawDb;
 
 AuditEntry Entry(const std::string& act, const std::string& target,
                  const std::string& reason = "TICKET-1") {
@@ -128,7 +81,7 @@ class AuditLogTest : public ::testing::Test {
   std::optional<uint64_t> FirstBrokenAfterRawPut(uint64_t seq, const std::string& value,
                                                  std::string* problem) {
     Close();
-    RawDb(data_dir()).Put(storage::Family::kAudit, storage::SequenceKey(seq), value);
+    RawDb(data_dir(), /*read_only=*/false).Put(storage::Family::kAudit, storage::SequenceKey(seq), value);
     auto store = storage::Store::Open(cdp::testing::SmallStoreOptions(data_dir(), &clock_));
     EXPECT_TRUE(store.ok()) << store.status();
     if (!store.ok()) return 0;
@@ -268,7 +221,7 @@ TEST_F(AuditLogTest, VerifyFindsEveryFlippedByteOfAMiddleEntry) {
   AppendMany(5);
   Close();
   const std::string original =
-      RawDb(data_dir()).All(storage::Family::kAudit).at(storage::SequenceKey(3));
+      RawDb(data_dir(), /*read_only=*/false).All(storage::Family::kAudit).at(storage::SequenceKey(3));
   constexpr size_t kHeader = 13;  // storage/record.h envelope header
   ASSERT_GT(original.size(), kHeader + 64);
   // The 13 envelope header bytes need the raw database (the store writes the header itself).
@@ -316,7 +269,7 @@ TEST_F(AuditLogTest, VerifyFindsFlippedBytesOfFirstAndLastEntries) {
   AppendMany(4);
   last_seq_for_open_ = 4;
   Close();
-  std::map<std::string, std::string> raw = RawDb(data_dir()).All(storage::Family::kAudit);
+  std::map<std::string, std::string> raw = RawDb(data_dir(), /*read_only=*/false).All(storage::Family::kAudit);
   for (uint64_t seq : {uint64_t{1}, uint64_t{4}}) {
     const std::string original = raw.at(storage::SequenceKey(seq));
     // Envelope format, category, time, the start of the body, the hashes at the end.

@@ -14,6 +14,7 @@
 #include "rights/rights.pb.h"
 #include "storage/errors.h"
 #include "tests/ingest/pipeline_fixture.h"
+#include "tests/support/raw_db.h"
 
 namespace cdp::rights {
 namespace {
@@ -25,17 +26,7 @@ using ::testing::IsEmpty;
 
 constexpr int64_t kDay = 86'400'000'000;
 
-std::vector<std::string> FilesContaining(const std::string& root, const std::string& needle) {
-  std::vector<std::string> hits;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    if (buffer.str().find(needle) != std::string::npos) hits.push_back(entry.path().string());
-  }
-  return hits;
-}
+using ::cdp::testing::FilesContaining;
 
 class SubjectRightsTest : public ingest::testing::PipelineTestBase {
  protected:
