@@ -3,6 +3,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "identity/event_envelope.h"
 #include "rights/rights.pb.h"
@@ -86,16 +87,82 @@ absl::Status Complete(storage::Store* store, consent::AuditLog* audit, pb::Erasu
     audit->Reload().IgnoreError();
     return written;
   }
-  // The second layer: deleted ranges leave the files now, not at some later compaction.
-  const std::string begin = storage::ProfileKey(profile);
-  const std::string end = storage::PrefixSuccessor(begin);
-  for (Family family : kProfileFamilies) {
-    CDP_RETURN_IF_ERROR(store->CompactRange(family, begin, end));
-  }
+  // The wrapped data key leaves the vault's files now.
   return store->key_vault().PurgeKeys({profile});
 }
 
+// The second layer: the person's deleted (sealed) records leave the record database's files.
+absl::Status CompactProfile(storage::Store* store, const ProfileId& profile) {
+  const std::string begin = storage::ProfileKey(profile);
+  return store->CompactRanges(kProfileFamilies, begin, storage::PrefixSuccessor(begin));
+}
+
 }  // namespace
+
+SubjectRights::SubjectRights(storage::Store* store, identity::IdentityGraph* identity,
+                             consent::ConsentLedger* consent, consent::AuditLog* audit,
+                             RightsOptions options)
+    : store_(store), identity_(identity), consent_(consent), audit_(audit), options_(options) {
+  if (options_.compact_in_background) compactor_ = std::thread([this] { CompactionLoop(); });
+}
+
+SubjectRights::~SubjectRights() {
+  {
+    absl::MutexLock lock(&compaction_mu_);
+    stopping_ = true;
+  }
+  if (compactor_.joinable()) compactor_.join();
+}
+
+void SubjectRights::CompactLater(const ProfileId& profile) {
+  if (!options_.compact_in_background) {
+    absl::Status s = CompactProfile(store_, profile);
+    if (!s.ok()) {
+      LogWarning("rights", absl::StrCat("compaction after erasing ", profile.ToHex(),
+                                        " failed (the data key is already destroyed): ",
+                                        s.ToString()));
+    }
+    return;
+  }
+  absl::MutexLock lock(&compaction_mu_);
+  compaction_queue_.push_back(profile);
+}
+
+void SubjectRights::CompactionLoop() {
+  while (true) {
+    ProfileId profile;
+    {
+      absl::MutexLock lock(&compaction_mu_);
+      compaction_mu_.Await(absl::Condition(
+          +[](SubjectRights* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->compaction_mu_) {
+            return self->stopping_ || !self->compaction_queue_.empty();
+          },
+          this));
+      if (compaction_queue_.empty()) return;  // stopping, and nothing left to do
+      profile = compaction_queue_.front();
+      compaction_queue_.pop_front();
+      compacting_ = true;
+    }
+    absl::Status s = CompactProfile(store_, profile);
+    if (!s.ok()) {
+      LogWarning("rights", absl::StrCat("compaction after erasing ", profile.ToHex(),
+                                        " failed (the data key is already destroyed): ",
+                                        s.ToString()));
+    }
+    absl::MutexLock lock(&compaction_mu_);
+    compacting_ = false;
+  }
+}
+
+void SubjectRights::WaitForCompactions() {
+  if (!options_.compact_in_background) return;
+  absl::MutexLock lock(&compaction_mu_);
+  compaction_mu_.Await(absl::Condition(
+      +[](SubjectRights* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->compaction_mu_) {
+        return self->compaction_queue_.empty() && !self->compacting_;
+      },
+      this));
+}
 
 absl::Status SubjectRights::Audit(const Requester& who, absl::string_view act,
                                   absl::string_view target, absl::string_view outcome,
@@ -204,6 +271,7 @@ absl::StatusOr<ErasureReceipt> SubjectRights::EraseLocked(const ProfileId& profi
                                 pending.SerializeAsString()));
   CDP_RETURN_IF_ERROR(store_->Write(batch));
   CDP_RETURN_IF_ERROR(Complete(store_, audit_, record));
+  CompactLater(current);
 
   return ErasureReceipt{.erase_id = record.erase_id(),
                         .profile = current,
@@ -236,6 +304,8 @@ absl::StatusOr<uint64_t> SubjectRights::ResumePendingErasures() {
   CDP_RETURN_IF_ERROR(decode_status);
   for (const pb::ErasureRecord& record : pending) {
     CDP_RETURN_IF_ERROR(Complete(store_, audit_, record));
+    CDP_ASSIGN_OR_RETURN(ProfileId profile, ProfileId::FromBytes(record.profile()));
+    CompactLater(profile);
   }
   return pending.size();
 }

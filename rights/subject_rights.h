@@ -7,8 +7,12 @@
 //      read, in the live store or in any earlier backup of the record database);
 //   3. every record is deleted (identity node and index, profile data, events, consent ledger,
 //      merge log, conversations, redirects of profiles merged into them, dedup entries), their
-//      identifiers are added to the suppression list, the record is marked done, and the affected
-//      ranges are compacted.
+//      identifiers are added to the suppression list, the record is marked done, and the wrapped
+//      data key is compacted out of the key vault's files.
+// Then, as the second layer, the person's key ranges in the record database are compacted, so the
+// deleted ciphertext leaves the files too. By default this runs on a background thread right after
+// Erase returns (it costs ~100 ms for 10,000 events here, more than the whole rest of the erasure);
+// RightsOptions::compact_in_background = false makes Erase wait for it.
 // An erasure interrupted after step 1 is completed by ResumePendingErasures() at start; before
 // step 1 the person is intact. A replayed feed naming a suppressed identifier is counted as
 // suppressed, never re-created, until Unsuppress.
@@ -21,11 +25,14 @@
 // Thread safety: safe for concurrent use; writers serialize on the store's profile writer mutex.
 
 #include <cstdint>
+#include <deque>
+#include <thread>
 #include <functional>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "consent/audit_log.h"
 #include "consent/consent_ledger.h"
 #include "consent/retention_policy.h"
@@ -54,11 +61,22 @@ struct Requester {
   std::string reason;  // ticket or justification
 };
 
+struct RightsOptions {
+  // Compact erased ranges of the record database on a background thread (default) or before
+  // Erase returns.
+  bool compact_in_background = true;
+};
+
 class SubjectRights {
  public:
   SubjectRights(storage::Store* store, identity::IdentityGraph* identity,
-                consent::ConsentLedger* consent, consent::AuditLog* audit)
-      : store_(store), identity_(identity), consent_(consent), audit_(audit) {}
+                consent::ConsentLedger* consent, consent::AuditLog* audit,
+                RightsOptions options = {});
+  // Finishes queued background compactions.
+  ~SubjectRights();
+
+  // Waits until every queued background compaction has run (tests, shutdown).
+  void WaitForCompactions();
 
   // kNotFound when no such person; kAlreadyExists (naming the erase id) when already erased.
   absl::StatusOr<ErasureReceipt> Erase(const ProfileId& profile, const Requester& who);
@@ -85,10 +103,20 @@ class SubjectRights {
   absl::Status Audit(const Requester& who, absl::string_view act, absl::string_view target,
                      absl::string_view outcome, absl::string_view detail);
 
+  void CompactLater(const ProfileId& profile);
+  void CompactionLoop();
+
   storage::Store* store_;
   identity::IdentityGraph* identity_;
   consent::ConsentLedger* consent_;
   consent::AuditLog* audit_;
+  const RightsOptions options_;
+
+  absl::Mutex compaction_mu_;
+  std::deque<ProfileId> compaction_queue_ ABSL_GUARDED_BY(compaction_mu_);
+  bool compacting_ ABSL_GUARDED_BY(compaction_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(compaction_mu_) = false;
+  std::thread compactor_;
 };
 
 }  // namespace cdp::rights

@@ -358,12 +358,20 @@ absl::Status Store::CompactRange(Family family, absl::string_view begin, absl::s
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   rocksdb::Slice begin_slice = ToSlice(begin), end_slice = ToSlice(end);
-  rocksdb::FlushOptions flush;
-  CDP_RETURN_IF_ERROR(ToAbsl(impl_->db->Flush(flush, impl_->cf(family)), "flush failed"));
+  // CompactRange flushes the memtable first when it overlaps the range.
   return ToAbsl(impl_->db->CompactRange(compact, impl_->cf(family),
                                         begin.empty() ? nullptr : &begin_slice,
                                         end.empty() ? nullptr : &end_slice),
                 absl::StrCat("compaction of ", FamilyName(family), " failed"));
+}
+
+absl::Status Store::CompactRanges(absl::Span<const Family> families, absl::string_view begin,
+                                  absl::string_view end) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  for (Family family : families) handles.push_back(impl_->cf(family));
+  CDP_RETURN_IF_ERROR(ToAbsl(impl_->db->Flush(rocksdb::FlushOptions(), handles), "flush failed"));
+  for (Family family : families) CDP_RETURN_IF_ERROR(CompactRange(family, begin, end));
+  return absl::OkStatus();
 }
 
 absl::Status Store::CompactAll() {

@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/profile_id.h"
@@ -179,6 +180,9 @@ class Store {
   // Compacts the key range [begin, end) of a family to the bottom level (empty = unbounded),
   // so deleted and expired records leave the files.
   absl::Status CompactRange(Family family, absl::string_view begin = {}, absl::string_view end = {});
+  // The same for one key range in several families, with a single flush of their memtables.
+  absl::Status CompactRanges(absl::Span<const Family> families, absl::string_view begin,
+                             absl::string_view end);
   // Flushes memtables and compacts every family.
   absl::Status CompactAll();
 

@@ -1,6 +1,6 @@
 // The `cdp` command. Until the Thrift server lands, every subcommand opens the store directly
-// (offline): demo, ingest, lookup, export, erase, unsuppress, audit verify, stats, backup,
-// keys rotate.
+// (offline): demo, ingest, lookup, export, erase, unsuppress, unmerge, audit verify, stats,
+// backup, keys rotate.
 
 #include <string>
 #include <vector>
@@ -48,6 +48,13 @@ int main(int argc, char** argv) {
   auto* export_cmd = add_rights("export", "Write everything held about a person as JSON to stdout");
   auto* erase = add_rights("erase", "Erase a person: destroy their key, delete, suppress");
   auto* unsuppress = add_rights("unsuppress", "Accept records naming an erased identifier again");
+  std::string profile_hex;
+  auto* unmerge = app.add_subcommand("unmerge", "Take a wrong identifier off a profile and split it");
+  unmerge->add_option("profile", profile_hex, "Profile id (32 hex digits)")->required();
+  unmerge->add_option("identifier", who, "The wrong identifier, type=value")->required();
+  unmerge->add_option("--actor", actor, "Who asks (recorded in the audit log)")
+      ->capture_default_str();
+  unmerge->add_option("--reason", reason, "Ticket or justification")->required();
   auto* audit = app.add_subcommand("audit", "Audit log");
   audit->require_subcommand(1);
   auto* verify = audit->add_subcommand("verify", "Walk the hash chain and report the first break");
@@ -60,6 +67,8 @@ int main(int argc, char** argv) {
   keys->require_subcommand(1);
   auto* rotate = keys->add_subcommand(
       "rotate", "Add a new key-encryption key version and rewrap every data key under it");
+  rotate->add_option("--actor", actor, "Who asks (recorded in the audit log)")
+      ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -72,6 +81,9 @@ int main(int argc, char** argv) {
   if (verify->parsed()) return cdp::tools::RunAuditVerify(data_dir);
   if (stats->parsed()) return cdp::tools::RunStats(data_dir);
   if (backup->parsed()) return cdp::tools::RunBackup(data_dir, backup_dir);
-  if (rotate->parsed()) return cdp::tools::RunRotateKeys(data_dir);
+  if (unmerge->parsed()) {
+    return cdp::tools::RunUnmerge(data_dir, profile_hex, who, actor, reason);
+  }
+  if (rotate->parsed()) return cdp::tools::RunRotateKeys(data_dir, actor);
   return 1;
 }

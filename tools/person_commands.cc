@@ -305,6 +305,66 @@ int RunAuditVerify(const std::string& data_dir) {
   return 4;
 }
 
+int RunUnmerge(const std::string& data_dir, const std::string& profile_hex,
+               const std::string& identifier, const std::string& actor,
+               const std::string& reason) {
+  auto stack = LocalStack::Open(data_dir, /*create=*/false);
+  if (!stack.ok()) return Fail(stack.status());
+  auto profile = ProfileId::FromHex(profile_hex);
+  if (!profile.ok()) return Fail(profile.status());
+  auto target = ParseWho(**stack, identifier);
+  if (!target.ok()) return Fail(target.status());
+  if (!std::holds_alternative<identity::Identifier>(*target)) {
+    return Fail(absl::InvalidArgumentError("the identifier to remove must be type=value"));
+  }
+  LocalStack& s = **stack;
+  absl::MutexLock lock(&s.store->profile_writer_mutex());
+  storage::WriteBatch batch = s.store->NewBatch();
+  auto report = s.identity->Unmerge(*profile, std::get<identity::Identifier>(*target), actor,
+                                    reason, batch);
+  // A failed unmerge may have left partial writes in the batch: only the audit entry is written.
+  if (!report.ok()) batch = s.store->NewBatch();
+  const std::string outcome = report.ok() ? "ok" : absl::StatusCodeToString(report.status().code());
+  std::string detail;
+  if (report.ok()) {
+    for (const auto& part : report->parts) absl::StrAppend(&detail, part.profile.ToHex(), " ");
+  }
+  auto entry = s.audit->Append(batch, {.actor = actor,
+                                       .act = "unmerge",
+                                       .target = profile->ToHex(),
+                                       .reason = reason,
+                                       .outcome = outcome,
+                                       .detail = detail});
+  if (!entry.ok()) return Fail(entry.status());
+  if (auto written = s.store->Write(batch); !written.ok()) return Fail(written);
+  if (!report.ok()) return Fail(report.status());
+  std::printf("Profile %s split into %zu profiles:\n", profile->ToHex().c_str(),
+              report->parts.size());
+  for (const auto& part : report->parts) {
+    std::printf("  %s  %u identifiers, %llu events\n", part.profile.ToHex().c_str(),
+                part.identifiers, static_cast<unsigned long long>(part.events));
+  }
+  return 0;
+}
+
+int RunRotateKeys(const std::string& data_dir, const std::string& actor) {
+  auto stack = LocalStack::Open(data_dir, /*create=*/false);
+  if (!stack.ok()) return Fail(stack.status());
+  auto report = (*stack)->store->RotateKeys();
+  auto entry = (*stack)->audit->Append(
+      {.actor = actor,
+       .act = "keys.rotate",
+       .outcome = report.ok() ? "ok" : absl::StatusCodeToString(report.status().code()),
+       .detail = report.ok() ? absl::StrCat("kek_version=", report->new_version,
+                                            " rewrapped=", report->rewrapped)
+                             : ""});
+  if (!report.ok()) return Fail(report.status());
+  if (!entry.ok()) return Fail(entry.status());
+  std::printf("Key-encryption key version %u is now active; %llu data keys rewrapped\n",
+              report->new_version, static_cast<unsigned long long>(report->rewrapped));
+  return 0;
+}
+
 int RunDemo(const std::string& data_dir) {
   auto stack = LocalStack::Open(data_dir, /*create=*/true);
   if (!stack.ok()) return Fail(stack.status());

@@ -27,5 +27,10 @@ int RunErase(const std::string& data_dir, const std::string& who, const std::str
 int RunUnsuppress(const std::string& data_dir, const std::string& who, const std::string& actor,
                   const std::string& reason);
 int RunAuditVerify(const std::string& data_dir);
+// Takes `identifier` (type=value) off `profile` and splits the profile; audited.
+int RunUnmerge(const std::string& data_dir, const std::string& profile,
+               const std::string& identifier, const std::string& actor, const std::string& reason);
+// Rotates the key-encryption key; audited.
+int RunRotateKeys(const std::string& data_dir, const std::string& actor);
 
 }  // namespace cdp::tools

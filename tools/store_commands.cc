@@ -56,14 +56,4 @@ int RunBackup(const std::string& data_dir, const std::string& backup_dir) {
   return 0;
 }
 
-int RunRotateKeys(const std::string& data_dir) {
-  auto store = OpenStore(data_dir, /*create=*/false);
-  if (!store.ok()) return Fail(store.status());
-  auto report = (*store)->RotateKeys();
-  if (!report.ok()) return Fail(report.status());
-  std::printf("Key-encryption key version %u is now active; %llu data keys rewrapped\n",
-              report->new_version, static_cast<unsigned long long>(report->rewrapped));
-  return 0;
-}
-
 }  // namespace cdp::tools

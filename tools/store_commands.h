@@ -8,6 +8,5 @@ namespace cdp::tools {
 
 int RunStats(const std::string& data_dir);
 int RunBackup(const std::string& data_dir, const std::string& backup_dir);
-int RunRotateKeys(const std::string& data_dir);
 
 }  // namespace cdp::tools

@@ -136,6 +136,7 @@ TEST_F(SubjectRightsTest, EraseLeavesNoReadableTraceAndSparesTheOthers) {
             "\"Marmalade-bo-9921\"");
 
   // No plaintext of zed anywhere under the data directory (nor of anyone: all is sealed).
+  rights_->WaitForCompactions();
   ASSERT_THAT(store_->CompactAll(), IsOk());
   for (const char* needle : {"zed.quokka77@example.org", "Marmalade-zed-9921", "+16502530077",
                              "Marmalade-amy-9921"}) {
