@@ -1,5 +1,7 @@
 #include "ingest/context_reader.h"
 
+#include <algorithm>
+
 #include "common/status_macros.h"
 #include "identity/event_envelope.h"
 #include "ingest/ingest.pb.h"
@@ -67,6 +69,10 @@ absl::StatusOr<std::optional<PersonContext>> ContextReader::ByProfile(
   }
   if (may(DataKind::kEvents) && request.max_events > 0) {
     absl::Status decode_status;
+    // Events filtered out (other name, not stored for this purpose) still cost a read: bound the
+    // walk so one lookup never reads a whole long history.
+    size_t examined = 0;
+    const size_t max_examined = std::max<size_t>(1000, request.max_events * 20);
     CDP_RETURN_IF_ERROR(store_->Scan(
         Family::kEvents, storage::ProfileKey(context.profile),
         {.reverse = true, .snapshot = snapshot.get()},
@@ -77,6 +83,7 @@ absl::StatusOr<std::optional<PersonContext>> ContextReader::ByProfile(
             decode_status = absl::DataLossError("stored event is not a valid record");
             return false;
           }
+          if (++examined > max_examined) return false;
           if (!request.event_name.empty() && body.name() != request.event_name) return true;
           bool for_purpose = false;
           for (const std::string& p : body.purposes()) for_purpose |= p == request.purpose;

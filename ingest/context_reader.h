@@ -28,7 +28,9 @@ namespace cdp::ingest {
 struct ContextRequest {
   std::string purpose;             // required: a configured purpose
   size_t max_events = 20;          // newest first; 0 = none
-  std::string event_name;          // only events of this name (track name, page/screen name)
+  // Only events of this name (track name, page/screen name). With a filter, at most
+  // max(1000, 20 * max_events) of the newest events are examined.
+  std::string event_name;
 };
 
 struct TraitView {

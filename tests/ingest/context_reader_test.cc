@@ -111,6 +111,22 @@ TEST_F(ContextReaderTest, EventsStoredWhileAPurposeWasDeniedStayHiddenForIt) {
   EXPECT_EQ(context->recent_events[0].message_id, "g1");
 }
 
+TEST_F(ContextReaderTest, FilteredLookupExaminesABoundedNumberOfEvents) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 1100; ++i) {
+    lines.push_back(absl::StrCat(R"({"type":"track","messageId":"n)", i,
+                                 R"(","userId":"ann","event":"Noise","timestamp":"2026-11-02T00:00:00Z"})"));
+  }
+  Ingest(lines);
+  // "Bought" is older than the 1,000 newest events: a one-event filtered lookup stops before it.
+  std::optional<PersonContext> context = Lookup("support", 1, "Bought");
+  ASSERT_TRUE(context.has_value());
+  EXPECT_THAT(context->recent_events, IsEmpty());
+  context = Lookup("support", 100, "Bought");  // examines up to 2,000
+  ASSERT_TRUE(context.has_value());
+  EXPECT_THAT(context->recent_events, SizeIs(1));
+}
+
 TEST_F(ContextReaderTest, UnknownPurposeAndUnknownPerson) {
   EXPECT_THAT(reader_->ByIdentifier({"email", "ann@example.com"}, {.purpose = "spying"}),
               StatusIs(absl::StatusCode::kInvalidArgument));
