@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -47,34 +48,13 @@
 namespace cdp::identity {
 namespace {
 
+using ::cdp::bench::EnvSize;
+using ::cdp::bench::CheckOk;
+using ::cdp::bench::SecondsSince;
+using ::cdp::bench::LoadAverage;
+
 constexpr size_t kEventsPerBatch = 1000;
 constexpr int64_t kBaseMicros = 1'795'000'000'000'000;
-
-size_t EnvSize(const char* name, size_t fallback) {
-  const char* text = std::getenv(name);
-  size_t value = 0;
-  if (text == nullptr || !absl::SimpleAtoi(text, &value) || value == 0) return fallback;
-  return value;
-}
-
-void CheckOk(const absl::Status& status, const char* what) {
-  if (status.ok()) return;
-  std::fprintf(stderr, "identity bench setup: %s: %s\n", what, status.ToString().c_str());
-  std::exit(1);
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string LoadAverage() {
-  double one = 0, five = 0, fifteen = 0;
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf %lf %lf", &one, &five, &fifteen) != 3) one = -1;
-    std::fclose(f);
-  }
-  return absl::StrCat(one, " ", five, " ", fifteen);
-}
 
 class IdentityStore {
  public:
@@ -131,12 +111,7 @@ class IdentityStore {
     const size_t stream_events = std::max(
         kEventsPerBatch, EnvSize("CDP_BENCH_EVENTS", 200'000) / kEventsPerBatch * kEventsPerBatch);
     const size_t cache_mb = EnvSize("CDP_BENCH_BLOCK_CACHE_MB", 1024);
-    const char* parent = std::getenv("CDP_BENCH_DIR");
-    std::string dir_template =
-        (parent ? std::filesystem::path(parent) : std::filesystem::temp_directory_path()) /
-        "cdp-identity-bench-XXXXXX";
-    if (mkdtemp(dir_template.data()) == nullptr) CheckOk(absl::InternalError("mkdtemp"), "tmp");
-    dir_ = dir_template;
+    dir_ = ::cdp::bench::MakeTempDir("cdp-identity-bench");
     storage::StoreOptions store_options;
     store_options.data_dir = dir_;
     store_options.block_cache_bytes = cache_mb << 20;

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -50,24 +51,12 @@
 namespace cdp::ingest {
 namespace {
 
+using ::cdp::bench::EnvSize;
+using ::cdp::bench::CheckOk;
+using ::cdp::bench::SecondsSince;
+using ::cdp::bench::LoadAverage;
+
 constexpr int64_t kBaseMicros = 1'795'000'000'000'000;
-
-size_t EnvSize(const char* name, size_t fallback) {
-  const char* text = std::getenv(name);
-  size_t value = 0;
-  if (text == nullptr || !absl::SimpleAtoi(text, &value) || value == 0) return fallback;
-  return value;
-}
-
-void CheckOk(const absl::Status& status, const char* what) {
-  if (status.ok()) return;
-  std::fprintf(stderr, "ingest bench setup: %s: %s\n", what, status.ToString().c_str());
-  std::exit(1);
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // A field of /proc/self/status in MiB ("VmHWM", "VmRSS"); -1 when unreadable.
 double ProcStatusMib(const char* field) {
@@ -84,15 +73,6 @@ double ProcStatusMib(const char* field) {
   }
   std::fclose(f);
   return kib < 0 ? -1 : kib / 1024;
-}
-
-std::string LoadAverage() {
-  double one = 0, five = 0, fifteen = 0;
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf %lf %lf", &one, &five, &fifteen) != 3) one = -1;
-    std::fclose(f);
-  }
-  return absl::StrCat(one, " ", five, " ", fifteen);
 }
 
 // NDJSON text of `events`.
@@ -131,12 +111,7 @@ class IngestStore {
     const size_t people = EnvSize("CDP_BENCH_PEOPLE", 1'000'000);
     call_events_ = EnvSize("CDP_BENCH_CALL_EVENTS", 1000);
     const size_t cache_mb = EnvSize("CDP_BENCH_BLOCK_CACHE_MB", 256);
-    const char* parent = std::getenv("CDP_BENCH_DIR");
-    std::string dir_template =
-        (parent ? std::filesystem::path(parent) : std::filesystem::temp_directory_path()) /
-        "cdp-ingest-bench-XXXXXX";
-    if (mkdtemp(dir_template.data()) == nullptr) CheckOk(absl::InternalError("mkdtemp"), "tmp");
-    dir_ = dir_template;
+    dir_ = ::cdp::bench::MakeTempDir("cdp-ingest-bench");
     storage::StoreOptions store_options;
     store_options.data_dir = dir_;
     store_options.block_cache_bytes = cache_mb << 20;

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,27 +43,14 @@
 namespace cdp::storage {
 namespace {
 
+using ::cdp::bench::EnvSize;
+using ::cdp::bench::CheckOk;
+using ::cdp::bench::SecondsSince;
+
 constexpr int64_t kFirstEventMicros = 1'700'000'000'000'000;
 constexpr int64_t kEventSpacingMicros = 60'000'000;
 constexpr size_t kRecordsPerBatch = 1000;
 constexpr size_t kValueBytes = 500;
-
-size_t EnvSize(const char* name, size_t fallback) {
-  const char* text = std::getenv(name);
-  size_t value = 0;
-  if (text == nullptr || !absl::SimpleAtoi(text, &value) || value == 0) return fallback;
-  return value;
-}
-
-void CheckOk(const absl::Status& status, const char* what) {
-  if (status.ok()) return;
-  std::fprintf(stderr, "store bench setup: %s: %s\n", what, status.ToString().c_str());
-  std::exit(1);
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // An event body of kValueBytes, shaped like a small tracked event.
 std::string EventValue() {
@@ -122,12 +110,7 @@ class WarmStore {
     const size_t profile_count = (records + events_per_profile_ - 1) / events_per_profile_;
     const size_t profiles_per_batch = std::max<size_t>(1, kRecordsPerBatch / events_per_profile_);
 
-    const char* parent = std::getenv("CDP_BENCH_DIR");
-    std::string dir_template =
-        (parent ? std::filesystem::path(parent) : std::filesystem::temp_directory_path()) /
-        "cdp-storage-bench-XXXXXX";
-    if (mkdtemp(dir_template.data()) == nullptr) CheckOk(absl::InternalError("mkdtemp"), "tmp");
-    dir_ = dir_template;
+    dir_ = ::cdp::bench::MakeTempDir("cdp-storage-bench");
     StoreOptions options;
     options.data_dir = dir_;
     options.block_cache_bytes = cache_mb << 20;
