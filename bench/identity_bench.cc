@@ -221,8 +221,9 @@ void Report(benchmark::State& state, size_t events, size_t identifiers,
                                      static_cast<double>(std::max<size_t>(1, events));
 }
 
-// Resolve alone: identity writes go into a batch that is dropped.
-void BM_Resolve(benchmark::State& state) {
+// Resolves batches of 1000 events; with `write`, each batch is also written (synced), otherwise
+// the identity writes go into a batch that is dropped.
+void RunResolve(benchmark::State& state, bool write) {
   IdentityStore& fixture = IdentityStore::Instance();
   const IdentityCounters before = fixture.graph().counters();
   size_t events = 0, identifiers = 0;
@@ -232,8 +233,10 @@ void BM_Resolve(benchmark::State& state) {
     absl::MutexLock lock(&fixture.store().profile_writer_mutex());
     storage::WriteBatch batch = fixture.store().NewBatch();
     auto resolved = fixture.graph().Resolve(batch_events, batch);
-    if (!resolved.ok()) {
-      state.SkipWithError(resolved.status().ToString().c_str());
+    absl::Status status = resolved.status();
+    if (status.ok() && write) status = fixture.store().Write(batch);
+    if (!status.ok()) {
+      state.SkipWithError(status.ToString().c_str());
       break;
     }
     benchmark::DoNotOptimize(batch.byte_size());
@@ -242,29 +245,12 @@ void BM_Resolve(benchmark::State& state) {
   }
   Report(state, events, identifiers, before, fixture.graph().counters());
 }
+
+void BM_Resolve(benchmark::State& state) { RunResolve(state, /*write=*/false); }
 BENCHMARK(BM_Resolve)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Resolve + synced Store::Write of each batch of 1000 events.
-void BM_ResolveWrite(benchmark::State& state) {
-  IdentityStore& fixture = IdentityStore::Instance();
-  const IdentityCounters before = fixture.graph().counters();
-  size_t events = 0, identifiers = 0;
-  for (auto _ : state) {
-    size_t batch_identifiers = 0;
-    absl::Span<const EventIdentity> batch_events = fixture.NextBatch(&batch_identifiers);
-    absl::MutexLock lock(&fixture.store().profile_writer_mutex());
-    storage::WriteBatch batch = fixture.store().NewBatch();
-    auto resolved = fixture.graph().Resolve(batch_events, batch);
-    absl::Status written = resolved.ok() ? fixture.store().Write(batch) : resolved.status();
-    if (!written.ok()) {
-      state.SkipWithError(written.ToString().c_str());
-      break;
-    }
-    events += batch_events.size();
-    identifiers += batch_identifiers;
-  }
-  Report(state, events, identifiers, before, fixture.graph().counters());
-}
+void BM_ResolveWrite(benchmark::State& state) { RunResolve(state, /*write=*/true); }
 BENCHMARK(BM_ResolveWrite)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

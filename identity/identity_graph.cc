@@ -39,9 +39,13 @@ absl::StatusOr<std::unique_ptr<IdentityGraph>> IdentityGraph::Create(
 
 std::string IdentityGraph::EventKey(const ProfileId& profile, int64_t time_micros,
                                     absl::string_view message_id) const {
-  crypto::Digest digest = store_->blind_index().Hash("message_id", message_id);
+  return EventKey(profile, time_micros, store_->blind_index().Hash("message_id", message_id));
+}
+
+std::string IdentityGraph::EventKey(const ProfileId& profile, int64_t time_micros,
+                                    const crypto::Digest& message_id_hash) {
   return storage::ProfileRecordKey(profile, time_micros,
-                                   GetBigEndian64(crypto::AsStringView(digest)));
+                                   GetBigEndian64(crypto::AsStringView(message_id_hash)));
 }
 
 absl::StatusOr<std::optional<ProfileId>> IdentityGraph::CurrentProfile(const ProfileId& profile) {

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "common/profile_id.h"
 #include "identity/identifier.h"
 #include "identity/identity_options.h"
@@ -152,6 +153,9 @@ class IdentityGraph {
   // The key of an event in the events family: profile | time | a 64-bit digest of message_id.
   std::string EventKey(const ProfileId& profile, int64_t time_micros,
                        absl::string_view message_id) const;
+  // The same from the blind-index hash of ("message_id", message_id), for callers that have it.
+  static std::string EventKey(const ProfileId& profile, int64_t time_micros,
+                              const crypto::Digest& message_id_hash);
 
  private:
   class Batch;  // the state of one Resolve call (identity_resolve.cc)

@@ -154,7 +154,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
   const size_t n = parsed.events.size();
   std::vector<RecordResult> results(n);
   std::vector<size_t> fresh;  // indexes of events to resolve
-  std::vector<std::string> dedup_keys;  // of the fresh events, computed once
+  std::vector<crypto::Digest> message_hashes;  // of the fresh events, computed once
   std::vector<identity::EventIdentity> identities;
   absl::flat_hash_set<std::string> seen_in_call;
   for (size_t i = 0; i < n; ++i) {
@@ -162,8 +162,9 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     RecordResult& result = results[i];
     result.position = i < parsed.event_positions.size() ? parsed.event_positions[i] : i;
     result.message_id = event.message_id;
-    const std::string dedup_key = storage::DigestKey(
-        deps_.store->blind_index().Hash("message_id", event.message_id));
+    const crypto::Digest message_hash =
+        deps_.store->blind_index().Hash("message_id", event.message_id);
+    const std::string dedup_key = storage::DigestKey(message_hash);
     CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> seen,
                          deps_.store->Get(Family::kDedup, dedup_key));
     if (seen || !seen_in_call.insert(dedup_key).second) {
@@ -183,7 +184,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     }
     CDP_RETURN_IF_ERROR(RetypeAliasPreviousId(event, &identity));
     fresh.push_back(i);
-    dedup_keys.push_back(dedup_key);
+    message_hashes.push_back(message_hash);
     identities.push_back(std::move(identity));
   }
 
@@ -226,7 +227,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
       }
     }
     CDP_RETURN_IF_ERROR(batch.Put(
-        Family::kDedup, dedup_keys[k],
+        Family::kDedup, storage::DigestKey(message_hashes[k]),
         {.category = consent::kCategoryDedup, .time_micros = now},
         std::string(profile.bytes().data(), profile.bytes().size())));
 
@@ -247,7 +248,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     body.set_received_micros(now);
     CDP_RETURN_IF_ERROR(batch.Put(
         Family::kEvents,
-        deps_.identity->EventKey(profile, event.time_micros, event.message_id),
+        identity::IdentityGraph::EventKey(profile, event.time_micros, message_hashes[k]),
         {.category = consent::EventCategory(type_name, event.name),
          .time_micros = event.time_micros},
         identity::EncodeEvent(identities[k], body.SerializeAsString())));
