@@ -25,7 +25,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 run: build
-	$(BUILD_DIR)/bin/cdp demo
+	$(BUILD_DIR)/bin/cdp serve --demo
 
 bench: build
 	$(BUILD_DIR)/bin/storage_bench

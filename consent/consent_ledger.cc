@@ -13,6 +13,20 @@
 
 namespace cdp::consent {
 
+const char* ConsentSourceKindName(ConsentSource::Kind kind) {
+  switch (kind) {
+    case ConsentSource::Kind::kApi:
+      return "api";
+    case ConsentSource::Kind::kFeed:
+      return "feed";
+    case ConsentSource::Kind::kEvent:
+      return "event";
+    case ConsentSource::Kind::kMerge:
+      return "merge";
+  }
+  return "unknown";
+}
+
 using storage::Family;
 
 namespace {

@@ -33,6 +33,9 @@ struct ConsentSource {
   std::string detail;  // actor of an API call, "file.csv:12", or the event's messageId
 };
 
+// "api", "feed", "event", "merge".
+const char* ConsentSourceKindName(ConsentSource::Kind kind);
+
 struct ConsentChange {
   std::string purpose;
   bool granted = false;

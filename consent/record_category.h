@@ -17,9 +17,17 @@ inline constexpr uint32_t kCategoryNone = 0;
 inline constexpr uint32_t kCategoryProfileData = 1;  // traits and computed facts
 inline constexpr uint32_t kCategoryIdentity = 2;     // identity node, index, merge log
 inline constexpr uint32_t kCategoryConsent = 3;      // consent ledger entries
+// Conversation state. Unlike other records, its envelope time is the conversation's expiry (not
+// its write time), so retention needs no TTL option: see ConversationExpired.
 inline constexpr uint32_t kCategoryConversation = 4;
 inline constexpr uint32_t kCategoryDedup = 5;        // messageId dedup entries
 inline constexpr uint32_t kCategoryAudit = 6;
+
+// Whether a conversation that expires at `expires_micros` has expired at `now_micros`: the one
+// rule shared by the retention policy and the conversation reads.
+inline bool ConversationExpired(int64_t expires_micros, int64_t now_micros) {
+  return expires_micros <= now_micros;
+}
 
 uint32_t EventCategory(absl::string_view type, absl::string_view name);
 inline bool IsEventCategory(uint32_t category) { return (category >> 31) != 0; }

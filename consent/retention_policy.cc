@@ -43,6 +43,9 @@ bool RetentionPolicy::IsExpired(storage::Family family, const storage::RecordMet
       return Older(meta.time_micros, dedup_window_, now_micros);
     case storage::Family::kAudit:
       return Older(meta.time_micros, audit_ttl_, now_micros);
+    case storage::Family::kConversations:
+      return meta.category == kCategoryConversation &&
+             ConversationExpired(meta.time_micros, now_micros);
     default:
       return false;
   }

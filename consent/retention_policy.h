@@ -6,6 +6,7 @@
 //   events          by name, else by type, else events_ttl; clock = event time
 //   dedup entries   dedup_window; clock = first delivery
 //   audit entries   audit_ttl
+//   conversations   at their own expiry, which is their envelope time (record_category.h)
 // Traits expire one by one on read (their times are inside the sealed record: see TraitExpired),
 // and inactive profiles are erased by the sweep, never silently dropped by compaction.
 //

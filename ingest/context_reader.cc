@@ -95,6 +95,11 @@ absl::StatusOr<std::optional<PersonContext>> ContextReader::ByProfile(
         }));
     CDP_RETURN_IF_ERROR(decode_status);
   }
+  if (may(DataKind::kConversations) && request.max_conversations > 0) {
+    CDP_ASSIGN_OR_RETURN(context.conversations,
+                         conversations_.ListOpen(context.profile, snapshot.get(),
+                                                 request.max_conversations));
+  }
   return context;
 }
 

@@ -1,10 +1,13 @@
 #pragma once
 // ContextReader: assembles everything a CX service may see about one person, for one stated
-// purpose: identifiers, traits, computed facts, the last N events and the consent state. Traits,
-// events and consent are read from one snapshot; a merge that commits between resolving the
-// profile and taking the snapshot can make one lookup miss the merged-in part (the next sees it). Consent is enforced here, at read time: a purpose the person has not
-// allowed returns no personal data, a purpose limited to some data kinds returns only those,
-// events come back only if they were stored for the purpose, and expired traits never return.
+// purpose: identifiers, traits, computed facts, the last N events, open conversations and the
+// consent state. Traits, events, conversations and consent are read from one snapshot; a merge
+// that commits between resolving the profile and taking the snapshot can make one lookup miss
+// the merged-in part (the next sees it). Consent is enforced here, at read time: a purpose the
+// person has not allowed returns no personal data, a purpose limited to some data kinds returns
+// only those, events come back only if they were stored for the purpose, and expired traits
+// never return. Open, unexpired conversations (ingest/conversation_store.h) are data kind
+// "conversations".
 //
 // Identifier values are returned in full; masking them for roles that may not see them is the
 // caller's job (the API layer).
@@ -21,6 +24,7 @@
 #include "consent/consent_ledger.h"
 #include "consent/retention_policy.h"
 #include "identity/identity_graph.h"
+#include "ingest/conversation_store.h"
 #include "storage/store.h"
 
 namespace cdp::ingest {
@@ -31,6 +35,7 @@ struct ContextRequest {
   // Only events of this name (track name, page/screen name). With a filter, at most
   // max(1000, 20 * max_events) of the newest events are examined.
   std::string event_name;
+  size_t max_conversations = kDefaultMaxConversations;  // open ones, newest update first
 };
 
 struct TraitView {
@@ -67,6 +72,7 @@ struct PersonContext {
   std::vector<std::string> channels;
   std::vector<std::string> groups;
   std::vector<EventView> recent_events;
+  std::vector<ConversationView> conversations;  // open, unexpired; newest update first
   consent::ConsentState consent;
 };
 
@@ -75,7 +81,11 @@ class ContextReader {
   // `retention` may be null (no trait TTL). All pointers must outlive the reader.
   ContextReader(storage::Store* store, identity::IdentityGraph* identity,
                 consent::ConsentLedger* consent, const consent::RetentionPolicy* retention)
-      : store_(store), identity_(identity), consent_(consent), retention_(retention) {}
+      : store_(store),
+        identity_(identity),
+        consent_(consent),
+        retention_(retention),
+        conversations_(store, identity) {}
 
   // nullopt when no profile holds the identifier. kInvalidArgument for an unknown purpose.
   absl::StatusOr<std::optional<PersonContext>> ByIdentifier(const identity::Identifier& id,
@@ -89,6 +99,7 @@ class ContextReader {
   identity::IdentityGraph* identity_;
   consent::ConsentLedger* consent_;
   const consent::RetentionPolicy* retention_;
+  ConversationStore conversations_;
 };
 
 }  // namespace cdp::ingest

@@ -7,6 +7,8 @@
 //               "channels":[...],"groups":[...]},
 //  "consent": [{"purpose","granted","effective_micros","source","notice_version"}...],
 //  "merge_log": [{"kind","time_micros","message_id","survivor","absorbed","split_into"}...],
+//  "conversations": [{"conversation_id","channel","state":{"key":"value"...},"created_micros",
+//                     "updated_micros","expires_micros","closed","closed_micros"}...],
 //  "events": [{"message_id","time_micros","type","name","channel","stored_for":[...],
 //              "event": <the event as received>}...],
 //  "audit": [{"seq","time_micros","actor","act","reason","outcome"}...]}
@@ -15,6 +17,7 @@
 #include "common/json_text.h"
 #include "common/status_macros.h"
 #include "identity/event_envelope.h"
+#include "ingest/conversation_store.h"
 #include "ingest/ingest.pb.h"
 #include "ingest/parsed_event.h"
 #include "ingest/profile_data.h"
@@ -167,6 +170,33 @@ absl::Status SubjectRights::Export(const ProfileId& profile, const Requester& wh
       absl::StrAppend(&o, k ? "," : "", "\"", m.split_into[k].ToHex(), "\"");
     }
     o += "]}";
+  }
+
+  // Closed conversations too, and expired ones not yet reclaimed: everything still held.
+  ingest::ConversationStore conversation_store(store_, identity_);
+  CDP_ASSIGN_OR_RETURN(std::vector<ingest::ConversationView> conversations,
+                       conversation_store.ListAll(id, snapshot.get()));
+  o += "],\"conversations\":[";
+  for (size_t i = 0; i < conversations.size(); ++i) {
+    const ingest::ConversationView& c = conversations[i];
+    o += i ? ",{\"conversation_id\":" : "{\"conversation_id\":";
+    Str(c.conversation_id, &o);
+    o += ",\"channel\":";
+    Str(c.channel, &o);
+    o += ",\"state\":{";
+    bool first_key = true;
+    for (const auto& [key, value] : c.state) {
+      o += first_key ? "" : ",";
+      first_key = false;
+      Str(key, &o);
+      o += ":";
+      Str(value, &o);
+    }
+    absl::StrAppend(&o, "},\"created_micros\":", c.created_micros,
+                    ",\"updated_micros\":", c.updated_micros,
+                    ",\"expires_micros\":", c.expires_micros,
+                    ",\"closed\":", c.closed ? "true" : "false",
+                    ",\"closed_micros\":", c.closed_micros, "}");
   }
 
   o += "],\"events\":[";

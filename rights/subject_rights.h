@@ -92,6 +92,15 @@ class SubjectRights {
   absl::Status ExportByIdentifier(const identity::Identifier& id, const Requester& who,
                                   const ExportSink& sink);
 
+  // Splits `profile` by taking `wrong` off it (IdentityGraph::Unmerge), audited as "unmerge"
+  // whether it succeeds or not. kNotFound when the profile does not hold `wrong`.
+  absl::StatusOr<identity::UnmergeReport> Unmerge(const ProfileId& profile,
+                                                  const identity::Identifier& wrong,
+                                                  const Requester& who);
+
+  // Rotates the key-encryption key (Store::RotateKeys), audited as "keys.rotate".
+  absl::StatusOr<storage::RotationReport> RotateKeys(const Requester& who);
+
   // Erases every profile whose last activity is past the inactive-profile TTL; returns how many.
   absl::StatusOr<uint64_t> SweepInactive(const consent::RetentionPolicy& policy);
 

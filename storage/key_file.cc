@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/crypto.h"
+#include "common/secret_file.h"
 #include "common/status_macros.h"
 
 namespace cdp::storage {
@@ -43,29 +44,6 @@ absl::StatusOr<SecureBytes> ParseKeyHex(absl::string_view hex, const std::string
   SecureBytes key(bytes);
   OPENSSL_cleanse(bytes.data(), bytes.size());
   return key;
-}
-
-absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError("cannot write key file", path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status SyncDirectoryOf(const std::string& path) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string dir = parent.empty() ? std::string(".") : parent.string();
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return IoError("cannot open directory", dir);
-  int rc = fsync(fd);
-  close(fd);
-  if (rc != 0) return IoError("cannot sync directory", dir);
-  return absl::OkStatus();
 }
 
 std::string Serialize(const KeyMaterial& material) {
@@ -156,23 +134,13 @@ absl::StatusOr<KeyMaterial> KeyFile::Create(const std::string& path) {
 }
 
 absl::Status KeyFile::Save(const std::string& path, const KeyMaterial& material) {
-  const std::string tmp = path + ".tmp";
-  unlink(tmp.c_str());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return IoError("cannot create key file", tmp);
   std::string text = Serialize(material);
-  absl::Status status = WriteAll(fd, text, tmp);
+  absl::Status status = WriteSecretFile(path, text);
   OPENSSL_cleanse(text.data(), text.size());
-  if (status.ok() && fsync(fd) != 0) status = IoError("cannot sync key file", tmp);
-  close(fd);
-  if (status.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    status = IoError("cannot rename key file into", path);
-  }
   if (!status.ok()) {
-    unlink(tmp.c_str());
-    return status;
+    return absl::Status(status.code(), absl::StrCat("key file: ", status.message()));
   }
-  return SyncDirectoryOf(path);
+  return absl::OkStatus();
 }
 
 }  // namespace cdp::storage

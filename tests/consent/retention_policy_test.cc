@@ -64,6 +64,17 @@ TEST(RetentionPolicyTest, DedupWindowTraitsAndInactiveProfiles) {
   EXPECT_FALSE(RetentionPolicy(RetentionOptions{}).ProfileInactive(0, now));
 }
 
+TEST(RetentionPolicyTest, ConversationsExpireAtTheExpiryTheyCarry) {
+  RetentionPolicy policy(RetentionOptions{});
+  const int64_t now = 1000 * kDay;
+  EXPECT_TRUE(policy.IsExpired(Family::kConversations,
+                               {.category = kCategoryConversation, .time_micros = now}, now));
+  EXPECT_FALSE(policy.IsExpired(Family::kConversations,
+                                {.category = kCategoryConversation, .time_micros = now + 1}, now));
+  // Without the conversation category the header time is not an expiry.
+  EXPECT_FALSE(policy.IsExpired(Family::kConversations, {.time_micros = 0}, now));
+}
+
 TEST(RetentionPolicyTest, ExpiredEventsNeverComeBackAndCompactionRemovesThem) {
   cdp::testing::TempDir dir;
   ManualClock clock(500 * kDay);

@@ -27,6 +27,7 @@ class PipelineTestBase : public ::testing::Test {
     ledger_.reset();
     store_.reset();
     storage::StoreOptions options = cdp::testing::SmallStoreOptions(dir_.Sub("data"), &clock_);
+    options.retention = store_retention_;
     auto store = storage::Store::Open(options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
@@ -79,8 +80,22 @@ class PipelineTestBase : public ::testing::Test {
     return n;
   }
 
+  // Unexpired records of a profile in a family, from their headers (values are not opened).
+  size_t RecordCount(storage::Family family, const ProfileId& profile) {
+    size_t n = 0;
+    EXPECT_THAT(store_->ScanMeta(family, storage::ProfileKey(profile), {},
+                                 [&](absl::string_view, const storage::RecordMeta&) {
+                                   ++n;
+                                   return true;
+                                 }),
+                ::cdp::testing::IsOk());
+    return n;
+  }
+
   cdp::testing::TempDir dir_;
   ManualClock clock_{1'795'000'000'000'000};
+  // Retention policy of the store opened by Open(); null (the default) keeps everything.
+  std::shared_ptr<const storage::RetentionPolicy> store_retention_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<identity::Normalizer> normalizer_;
   std::unique_ptr<identity::IdentityGraph> graph_;

@@ -5,12 +5,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "ingest/conversation_store.h"
 #include "rights/rights.pb.h"
 #include "storage/errors.h"
 #include "tests/ingest/pipeline_fixture.h"
@@ -79,8 +81,16 @@ class SubjectRightsTest : public ingest::testing::PipelineTestBase {
   std::unique_ptr<SubjectRights> rights_;
 };
 
-TEST_F(SubjectRightsTest, ExportHoldsEveryEventTraitsConsentAndMergeLog) {
+TEST_F(SubjectRightsTest, ExportHoldsEveryEventTraitsConsentMergeLogAndConversation) {
   for (const std::string& line : Feed()) Ingest({line});
+  const ProfileId zed = ProfileOf("user_id", "zed");
+  ingest::ConversationStore conversations(store_.get(), graph_.get(), &clock_);
+  ASSERT_THAT(conversations.Put(zed, {.conversation_id = "chat-1",
+                                      .channel = "chat",
+                                      .state = {{"note", "Quince-Lantern-55"}}}),
+              IsOk());
+  ASSERT_THAT(conversations.Put(zed, {.conversation_id = "mail-1", .channel = "email"}), IsOk());
+  ASSERT_THAT(conversations.Close(zed, "mail-1"), IsOk());
   const std::string document = ExportOf("zed");
   simdjson::dom::parser parser;
   simdjson::dom::element root;
@@ -102,11 +112,31 @@ TEST_F(SubjectRightsTest, ExportHoldsEveryEventTraitsConsentAndMergeLog) {
   ASSERT_EQ(audit.size(), 1u);  // the export itself
   EXPECT_THAT(document, HasSubstr("zed.quokka77@example.org"));
   EXPECT_THAT(document, HasSubstr("+16502530077"));
+  // Conversation state, closed conversations included.
+  simdjson::dom::array exported;
+  ASSERT_EQ(root["conversations"].get_array().get(exported), simdjson::SUCCESS);
+  ASSERT_EQ(exported.size(), 2u);
+  std::map<std::string, simdjson::dom::element> by_id;
+  for (simdjson::dom::element c : exported) {
+    std::string_view id;
+    ASSERT_EQ(c["conversation_id"].get_string().get(id), simdjson::SUCCESS);
+    by_id[std::string(id)] = c;
+  }
+  std::string_view note;
+  ASSERT_EQ(by_id["chat-1"]["state"]["note"].get_string().get(note), simdjson::SUCCESS);
+  EXPECT_EQ(note, "Quince-Lantern-55");
+  bool closed = false;
+  ASSERT_EQ(by_id["mail-1"]["closed"].get_bool().get(closed), simdjson::SUCCESS);
+  EXPECT_TRUE(closed);
 }
 
 TEST_F(SubjectRightsTest, EraseLeavesNoReadableTraceAndSparesTheOthers) {
   for (const std::string& line : Feed()) Ingest({line});
   const ProfileId zed = ProfileOf("user_id", "zed");
+  ingest::ConversationStore conversations(store_.get(), graph_.get(), &clock_);
+  ASSERT_THAT(conversations.Put(zed, {.conversation_id = "chat-1",
+                                      .state = {{"note", "Quince-Lantern-zed-55"}}}),
+              IsOk());
   const std::string backup = dir_.Sub("backup");
   ASSERT_THAT(store_->Checkpoint(backup), IsOk());
 
@@ -118,6 +148,9 @@ TEST_F(SubjectRightsTest, EraseLeavesNoReadableTraceAndSparesTheOthers) {
   EXPECT_EQ(receipt.identifiers, 4u);  // user_id, email, anonymous_id, phone
   EXPECT_EQ(receipt.merged_profiles, 1u);
   EXPECT_EQ(receipt.merge_entries, 1u);
+  EXPECT_EQ(receipt.conversations, 1u);
+  EXPECT_EQ(RecordCount(storage::Family::kConversations, zed), 0u);
+  EXPECT_THAT(conversations.Get(zed, "chat-1"), ::cdp::testing::IsOkAndHolds(std::nullopt));
 
   // Nothing of zed resolves or reads any more, by any identifier or old profile id.
   auto gone = graph_->FindProfile({"user_id", "zed"});
@@ -139,7 +172,7 @@ TEST_F(SubjectRightsTest, EraseLeavesNoReadableTraceAndSparesTheOthers) {
   rights_->WaitForCompactions();
   ASSERT_THAT(store_->CompactAll(), IsOk());
   for (const char* needle : {"zed.quokka77@example.org", "Marmalade-zed-9921", "+16502530077",
-                             "Marmalade-amy-9921"}) {
+                             "Marmalade-amy-9921", "Quince-Lantern-zed-55"}) {
     EXPECT_THAT(FilesContaining(dir_.Sub("data"), needle), IsEmpty()) << needle;
   }
   // Only amy's and bo's data keys remain: zed's and the one merged into zed are destroyed.

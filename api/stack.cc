@@ -1,26 +1,23 @@
-#include "tools/local_stack.h"
+#include "api/stack.h"
 
 #include "common/status_macros.h"
 
-namespace cdp::tools {
+namespace cdp::api {
 
-absl::StatusOr<std::unique_ptr<LocalStack>> LocalStack::Open(const std::string& data_dir,
-                                                             bool create) {
-  auto stack = std::make_unique<LocalStack>();
-  identity::IdentityOptions identity_options;
-  consent::ConsentOptions consent_options;
-  stack->retention = std::make_shared<consent::RetentionPolicy>(consent_options.retention);
+absl::StatusOr<std::unique_ptr<Stack>> Stack::Open(const StackOptions& options) {
+  auto stack = std::make_unique<Stack>();
+  stack->retention = std::make_shared<consent::RetentionPolicy>(options.consent.retention);
   storage::StoreOptions store_options;
-  store_options.data_dir = data_dir;
-  store_options.create_if_missing = create;
-  store_options.block_cache_bytes = 64 << 20;
+  store_options.data_dir = options.data_dir;
+  store_options.create_if_missing = options.create_if_missing;
+  store_options.block_cache_bytes = options.block_cache_bytes;
   store_options.retention = stack->retention;
   CDP_ASSIGN_OR_RETURN(stack->store, storage::Store::Open(store_options));
-  CDP_ASSIGN_OR_RETURN(stack->normalizer, identity::Normalizer::Create(identity_options));
+  CDP_ASSIGN_OR_RETURN(stack->normalizer, identity::Normalizer::Create(options.identity));
   CDP_ASSIGN_OR_RETURN(stack->identity,
-                       identity::IdentityGraph::Create(stack->store.get(), identity_options));
+                       identity::IdentityGraph::Create(stack->store.get(), options.identity));
   CDP_ASSIGN_OR_RETURN(stack->consent,
-                       consent::ConsentLedger::Create(stack->store.get(), consent_options));
+                       consent::ConsentLedger::Create(stack->store.get(), options.consent));
   CDP_ASSIGN_OR_RETURN(stack->pipeline, ingest::Pipeline::Create({
                                             .store = stack->store.get(),
                                             .identity = stack->identity.get(),
@@ -29,6 +26,8 @@ absl::StatusOr<std::unique_ptr<LocalStack>> LocalStack::Open(const std::string& 
                                         }));
   stack->reader = std::make_unique<ingest::ContextReader>(
       stack->store.get(), stack->identity.get(), stack->consent.get(), stack->retention.get());
+  stack->conversations =
+      std::make_unique<ingest::ConversationStore>(stack->store.get(), stack->identity.get());
   CDP_ASSIGN_OR_RETURN(stack->audit, consent::AuditLog::Open(stack->store.get()));
   stack->rights = std::make_unique<rights::SubjectRights>(
       stack->store.get(), stack->identity.get(), stack->consent.get(), stack->audit.get());
@@ -36,4 +35,4 @@ absl::StatusOr<std::unique_ptr<LocalStack>> LocalStack::Open(const std::string& 
   return stack;
 }
 
-}  // namespace cdp::tools
+}  // namespace cdp::api

@@ -1,0 +1,297 @@
+// End to end over loopback on a real `cdp serve`: the scenario of issue 7. Ingest a feed, look a
+// person up across channels, a consent change hides data for that purpose, conversations follow
+// the person, a paged export, erase, "not found", a replay that is suppressed; then batch
+// lookups, health, stats, the Prometheus endpoint, and the start and stop of `cdp serve`.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tests/api/raw_socket.h"
+#include "tests/api/scenario_feed.h"
+#include "tests/api/server_process.h"
+#include "tests/support/status_matchers.h"
+
+namespace cdp::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+using F = ScenarioFeed;
+
+class E2eScenarioTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CDP_ASSERT_OK_AND_ASSIGN(server_, ServerProcess::Start());
+    CDP_ASSERT_OK_AND_ASSIGN(cx_, server_->Connect(ServerProcess::TokenFor(TestRole::kCx)));
+    CDP_ASSERT_OK_AND_ASSIGN(ingest_, server_->Connect(ServerProcess::TokenFor(TestRole::kIngest)));
+    CDP_ASSERT_OK_AND_ASSIGN(compliance_,
+                             server_->Connect(ServerProcess::TokenFor(TestRole::kCompliance)));
+    CDP_ASSERT_OK_AND_ASSIGN(admin_, server_->Connect(ServerProcess::TokenFor(TestRole::kAdmin)));
+    feed_ = MakeScenarioFeed();
+  }
+
+  void TearDown() override {
+    cx_.reset();
+    ingest_.reset();
+    compliance_.reset();
+    admin_.reset();
+    if (server_ != nullptr) {
+      EXPECT_THAT(server_->Stop(), IsOk());
+    }
+  }
+
+  thrift::IngestResponse IngestFeed() {
+    thrift::IngestRequest request;
+    request.token = ingest_->token();
+    request.format = thrift::IngestFormat::NDJSON;
+    request.body = feed_.ndjson;
+    request.__set_source("scenario.ndjson");
+    thrift::IngestResponse response;
+    ingest_->rpc().ingest(response, request);
+    return response;
+  }
+
+  thrift::GetContextResponse Lookup(ApiClient& client, const thrift::PersonRef& person,
+                                    const std::string& purpose) {
+    thrift::GetContextRequest request;
+    request.token = client.token();
+    request.person = person;
+    request.purpose = purpose;
+    request.__set_max_events(1000);
+    thrift::GetContextResponse response;
+    client.rpc().getContext(response, request);
+    return response;
+  }
+
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<ApiClient> cx_, ingest_, compliance_, admin_;
+  ScenarioFeed feed_;
+};
+
+TEST_F(E2eScenarioTest, PersonAcrossChannelsConsentExportEraseAndReplay) {
+  const thrift::IngestResponse ingested = IngestFeed();
+  EXPECT_EQ(ingested.accepted,
+            static_cast<int64_t>(feed_.ada_messages.size() + feed_.other_messages.size()));
+  EXPECT_EQ(ingested.rejected, 0);
+
+  // Looked up by the phone (first seen on the phone channel), Ada is one person with the events
+  // of every channel.
+  const thrift::PersonRef by_phone = PersonBy("phone", F::kAdaPhone);
+  const thrift::PersonRef by_email = PersonBy("email", F::kAdaEmail);
+  const thrift::GetContextResponse ada = Lookup(*cx_, by_phone, "support");
+  ASSERT_TRUE(ada.found);
+  const thrift::Context& context = ada.context;
+  EXPECT_TRUE(context.purpose_allowed);
+  EXPECT_EQ(
+      Lookup(*cx_, PersonBy("anonymous_id", F::kAdaWebAnonymousId), "support").context.profile_id,
+      context.profile_id);
+  EXPECT_THAT(context.channels, IsSupersetOf(feed_.ada_channels));
+  EXPECT_EQ(context.total_events, static_cast<int64_t>(feed_.ada_messages.size()));
+  std::set<std::string> event_channels, event_ids;
+  for (const thrift::Event& event : context.recent_events) {
+    event_channels.insert(event.channel);
+    event_ids.insert(event.message_id);
+  }
+  EXPECT_EQ(event_channels, feed_.ada_channels);
+  EXPECT_EQ(event_ids, feed_.ada_messages);
+
+  // cx sees identifiers masked, compliance in full.
+  std::set<std::pair<std::string, std::string>> full;
+  const thrift::GetContextResponse audited = Lookup(*compliance_, by_phone, "support");
+  for (const thrift::IdentifierView& id : audited.context.identifiers) {
+    EXPECT_FALSE(id.masked);
+    full.emplace(id.type, id.value);
+  }
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"email", F::kAdaEmailNormalized},
+      {"phone", F::kAdaPhoneNormalized},
+      {"user_id", F::kAdaUserId},
+      {"anonymous_id", F::kAdaWebAnonymousId}};
+  EXPECT_THAT(full, IsSupersetOf(expected));
+  ASSERT_EQ(context.identifiers.size(), full.size());
+  for (const thrift::IdentifierView& id : context.identifiers) {
+    EXPECT_TRUE(id.masked) << id.type;
+    EXPECT_FALSE(full.count({id.type, id.value})) << id.type << " shown in full to cx";
+  }
+
+  // Consent given in the feed (advertising -> marketing) allows marketing; withdrawing it hides
+  // the data for marketing while support (contract) still sees it.
+  thrift::GetContextResponse marketing = Lookup(*cx_, by_email, "marketing");
+  ASSERT_TRUE(marketing.found);
+  EXPECT_TRUE(marketing.context.purpose_allowed);
+  EXPECT_FALSE(marketing.context.recent_events.empty());
+  thrift::SetConsentRequest withdraw;
+  withdraw.token = compliance_->token();
+  withdraw.person = by_email;
+  withdraw.purposes = {{"marketing", false}};
+  thrift::SetConsentResponse withdrawn;
+  compliance_->rpc().setConsent(withdrawn, withdraw);
+  EXPECT_EQ(withdrawn.profile_id, context.profile_id);
+  marketing = Lookup(*cx_, by_email, "marketing");
+  ASSERT_TRUE(marketing.found);
+  EXPECT_FALSE(marketing.context.purpose_allowed);
+  EXPECT_TRUE(marketing.context.traits.empty());
+  EXPECT_TRUE(marketing.context.recent_events.empty());
+  EXPECT_TRUE(marketing.context.identifiers.empty());
+  const thrift::GetContextResponse support = Lookup(*cx_, by_email, "support");
+  EXPECT_TRUE(support.context.purpose_allowed);
+  EXPECT_FALSE(support.context.traits.empty());
+  EXPECT_EQ(support.context.recent_events.size(), feed_.ada_messages.size());
+
+  // A conversation started on chat is there when the customer writes from their email.
+  thrift::PutConversationRequest put;
+  put.token = cx_->token();
+  put.person = PersonBy("user_id", F::kAdaUserId);
+  put.conversation_id = "conv-e2e-1";
+  put.channel = "chat";
+  put.state = {{"topic", "refund"}, {"step", "2"}};
+  thrift::PutConversationResponse conversation;
+  cx_->rpc().putConversation(conversation, put);
+  EXPECT_EQ(conversation.profile_id, context.profile_id);
+  const thrift::GetContextResponse after_chat = Lookup(*cx_, by_email, "support");
+  ASSERT_EQ(after_chat.context.conversations.size(), 1u);
+  EXPECT_EQ(after_chat.context.conversations[0].conversation_id, "conv-e2e-1");
+  EXPECT_EQ(after_chat.context.conversations[0].channel, "chat");
+  EXPECT_EQ(after_chat.context.conversations[0].state.at("topic"), "refund");
+
+  // The export comes in 64 KiB pages that concatenate to one JSON document with every event.
+  std::string document;
+  int pages = 0;
+  thrift::ExportSubjectRequest page_request;
+  page_request.token = compliance_->token();
+  page_request.person = by_email;
+  page_request.reason = "DSAR-1234";
+  page_request.__set_max_bytes(65536);
+  while (true) {
+    thrift::ExportSubjectResponse page;
+    compliance_->rpc().exportSubject(page, page_request);
+    ++pages;
+    EXPECT_LE(page.chunk.size(), 65536u);
+    document += page.chunk;
+    if (page.done) break;
+    ASSERT_TRUE(page.__isset.cursor) << "page " << pages << " is not the last but has no cursor";
+    ASSERT_LT(pages, 1000) << "the export does not end";
+    page_request.__set_cursor(page.cursor);
+  }
+  EXPECT_GT(pages, 1);
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(document).get(root), simdjson::SUCCESS)
+      << "export of " << document.size() << " bytes is not valid JSON";
+  for (const std::string& id : feed_.ada_messages) {
+    EXPECT_THAT(document, HasSubstr(absl::StrCat("\"", id, "\""))) << id;
+  }
+
+  // Erased: the person is gone under every identifier.
+  thrift::EraseSubjectRequest erase;
+  erase.token = compliance_->token();
+  erase.person = by_email;
+  erase.reason = "DSAR-1235";
+  thrift::EraseSubjectResponse receipt;
+  compliance_->rpc().eraseSubject(receipt, erase);
+  EXPECT_EQ(receipt.profile_id, context.profile_id);
+  EXPECT_FALSE(Lookup(*cx_, by_phone, "support").found);
+  EXPECT_FALSE(Lookup(*cx_, PersonBy("user_id", F::kAdaUserId), "support").found);
+
+  // Replaying the feed brings nothing of hers back: her records are suppressed.
+  const thrift::IngestResponse replay = IngestFeed();
+  EXPECT_EQ(replay.accepted, 0);
+  EXPECT_EQ(replay.suppressed, static_cast<int64_t>(feed_.ada_messages.size()));
+  EXPECT_EQ(replay.duplicate, static_cast<int64_t>(feed_.other_messages.size()));
+  for (const thrift::RecordOutcome& record : replay.records) {
+    if (feed_.ada_messages.count(record.message_id)) {
+      EXPECT_EQ(record.outcome, thrift::Outcome::SUPPRESSED) << record.message_id;
+    }
+  }
+  EXPECT_FALSE(Lookup(*cx_, by_email, "support").found);
+
+  thrift::VerifyAuditRequest verify_request;
+  verify_request.token = compliance_->token();
+  thrift::VerifyAuditResponse verify;
+  compliance_->rpc().verifyAudit(verify, verify_request);
+  EXPECT_TRUE(verify.ok) << verify.problem;
+  EXPECT_GT(verify.entries, 0);
+}
+
+TEST_F(E2eScenarioTest, BatchLookupAnswersEachPersonInOrder) {
+  IngestFeed();
+  thrift::GetContextsRequest request;
+  request.token = cx_->token();
+  request.people = {PersonBy("email", F::kGraceEmail), PersonBy("email", "nobody.e2e@example.com"),
+                    PersonBy("email", F::kLinusEmail)};
+  request.purpose = "support";
+  thrift::GetContextsResponse response;
+  cx_->rpc().getContexts(response, request);
+  ASSERT_EQ(response.results.size(), 3u);
+  EXPECT_TRUE(response.results[0].found);
+  EXPECT_FALSE(response.results[1].found);
+  EXPECT_FALSE(response.results[1].__isset.error_code);
+  EXPECT_TRUE(response.results[2].found);
+  EXPECT_NE(response.results[0].context.profile_id, response.results[2].context.profile_id);
+
+  // A bad reference fails only its own entry.
+  request.people[1] = PersonBy("shoe_size", "42");
+  cx_->rpc().getContexts(response, request);
+  ASSERT_EQ(response.results.size(), 3u);
+  EXPECT_TRUE(response.results[0].found);
+  EXPECT_EQ(response.results[1].error_code, thrift::ErrorCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(response.results[2].found);
+}
+
+TEST_F(E2eScenarioTest, HealthStatsAndMetricsReportTheCalls) {
+  CDP_ASSERT_OK_AND_ASSIGN(auto anonymous, server_->Connect(""));
+  thrift::HealthResponse health;
+  anonymous->rpc().health(health, thrift::HealthRequest());
+  EXPECT_EQ(health.status, "serving");
+  EXPECT_FALSE(health.version.empty());
+
+  IngestFeed();
+  EXPECT_TRUE(Lookup(*cx_, PersonBy("email", F::kGraceEmail), "support").found);
+
+  thrift::StatsRequest stats_request;
+  stats_request.token = admin_->token();
+  thrift::StatsResponse stats;
+  admin_->rpc().stats(stats, stats_request);
+  bool listed = false;
+  for (const thrift::CallStats& call : stats.calls) {
+    if (call.call != "getContext") continue;
+    listed = true;
+    EXPECT_GT(call.count, 0);
+  }
+  EXPECT_TRUE(listed) << "stats has no getContext entry";
+
+  CDP_ASSERT_OK_AND_ASSIGN(std::string metrics, HttpGet(server_->metrics_port(), "/metrics"));
+  EXPECT_THAT(metrics, HasSubstr("cdp_calls_total"));
+  EXPECT_THAT(metrics, HasSubstr("call=\"getContext\""));
+}
+
+TEST(E2eServeTest, InvalidConfigurationStopsTheStartNamingTheField) {
+  auto server =
+      ServerProcess::Start({.extra_config = "tokens { name: \"boss\" sha256_hex: \"" +
+                                            std::string(64, 'a') + "\" role: \"boss\" }"});
+  EXPECT_THAT(server, StatusIs(absl::StatusCode::kInternal, HasSubstr("exit status 2")));
+  EXPECT_THAT(server.status().message(), HasSubstr("tokens[4].role"));
+}
+
+TEST(E2eServeTest, SigtermWithConnectedClientsStopsGracefully) {
+  CDP_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start());
+  CDP_ASSERT_OK_AND_ASSIGN(auto idle, server->Connect(ServerProcess::TokenFor(TestRole::kCx)));
+  CDP_ASSERT_OK_AND_ASSIGN(auto used, server->Connect(ServerProcess::TokenFor(TestRole::kCx)));
+  thrift::HealthResponse health;
+  used->rpc().health(health, thrift::HealthRequest());
+  // Exit 0 after "cdp: stopped", with the connections still open on our side.
+  EXPECT_THAT(server->Stop(), IsOk());
+  EXPECT_THROW(idle->rpc().health(health, thrift::HealthRequest()),
+               apache::thrift::transport::TTransportException);
+}
+
+}  // namespace
+}  // namespace cdp::testing
