@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/client_internal.h"
+#include "common/json_text.h"
 #include "ingest/dead_letter.h"
 
 namespace cdp::api {
@@ -92,8 +93,8 @@ int RunIngest(const ClientOptions& options, const std::vector<std::string>& file
           if (format != t::IngestFormat::BATCH_JSON && index >= 0 &&
               static_cast<size_t>(index) < line_starts.size()) {
             const size_t begin = line_starts[static_cast<size_t>(index)];
-            size_t end = chunk_text.find('\n', begin);
-            if (end == std::string::npos) end = chunk_text.size();
+            size_t end = RecordEnd(chunk_text, begin, csv);
+            while (end > begin && (chunk_text[end - 1] == '\n' || chunk_text[end - 1] == '\r')) --end;
             rejection.raw = chunk_text.substr(begin, end - begin);
           }
         }
@@ -151,13 +152,14 @@ int RunIngest(const ClientOptions& options, const std::vector<std::string>& file
         exit_code = 2;  // some records were rejected; everything else was applied
       }
       if (options.json) {
-        std::printf("{\"source\":\"%s\",\"accepted\":%lld,\"duplicate\":%lld,\"rejected\":%lld,"
-                    "\"suppressed\":%lld,\"filtered\":%lld,\"dead_letter\":\"%s\"}\n",
-                    source.c_str(), static_cast<long long>(totals.accepted),
-                    static_cast<long long>(totals.duplicate),
-                    static_cast<long long>(totals.rejected),
-                    static_cast<long long>(totals.suppressed),
-                    static_cast<long long>(totals.filtered), dead_letter.c_str());
+        std::string line = "{\"source\":";
+        AppendJsonString(source, &line);
+        absl::StrAppend(&line, ",\"accepted\":", totals.accepted, ",\"duplicate\":",
+                        totals.duplicate, ",\"rejected\":", totals.rejected,
+                        ",\"suppressed\":", totals.suppressed, ",\"filtered\":",
+                        totals.filtered, ",\"dead_letter\":");
+        AppendJsonString(dead_letter, &line);
+        std::printf("%s}\n", line.c_str());
       } else {
         std::printf("%s: %lld accepted, %lld duplicate, %lld rejected, %lld suppressed, "
                     "%lld filtered\n",
