@@ -1,12 +1,16 @@
 # The two commands of the quick start. Each installs what is missing, configures and builds.
 #   make run   - build and start the server on the embedded default (./cdp-data, 127.0.0.1)
 #   make test  - build and run the whole test suite with ctest
+#   make fuzz  - build the libFuzzer targets with clang (build-fuzz/) and run each for
+#                FUZZ_SECONDS (default 60); FUZZ_TARGETS picks some (see scripts/fuzz.sh)
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test run bench clean
+.PHONY: all deps configure build test run bench fuzz clean
 
 all: build
 
@@ -29,6 +33,9 @@ run: build
 
 bench: build
 	$(BUILD_DIR)/bin/storage_bench
+
+fuzz: deps
+	JOBS=$(JOBS) bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD_DIR)

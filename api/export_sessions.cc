@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "api/shed_status.h"
 #include "common/crypto.h"
 
 namespace cdp::api {
@@ -77,7 +78,7 @@ absl::StatusOr<std::string> ExportSessions::Start(Producer producer) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (sessions_.size() >= kMaxExportSessions) {
-      return absl::ResourceExhaustedError("too many exports in progress; retry later");
+      return ShedError("too many exports in progress; retry later");
     }
     sessions_.emplace(cursor, session);
   }

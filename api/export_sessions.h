@@ -36,7 +36,8 @@ class ExportSessions {
       : idle_timeout_(idle_timeout) {}
   ~ExportSessions();  // cancels every session and waits for its producer
 
-  // Starts `producer`; returns the cursor for Next. kResourceExhausted when too many run.
+  // Starts `producer`; returns the cursor for Next. kResourceExhausted (a ShedError) when too
+  // many run.
   absl::StatusOr<std::string> Start(Producer producer);
 
   struct Page {

@@ -20,14 +20,23 @@ namespace cdp::api {
 using apache::thrift::server::TThreadedServer;
 using apache::thrift::transport::TServerSocket;
 
+// TServerSocket's default accept backlog.
+constexpr int kAcceptBacklog = 1024;
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+  return Start(config, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config,
+                                                      rocksdb::Env* storage_env) {
   std::unique_ptr<Server> server(new Server(config));
   const ServerConfig& c = server->config_;
   CDP_ASSIGN_OR_RETURN(server->stack_, Stack::Open({.data_dir = c.data_dir,
                                                     .create_if_missing = true,
                                                     .identity = c.identity,
                                                     .consent = c.consent,
-                                                    .block_cache_bytes = c.block_cache_bytes}));
+                                                    .block_cache_bytes = c.block_cache_bytes,
+                                                    .env = storage_env}));
   CDP_ASSIGN_OR_RETURN(TokenEntry admin, EnsureAdminToken(AdminTokenPath(c.data_dir)));
   server->core_ = std::make_unique<ServiceCore>(server->stack_.get(), &server->config_,
                                                 std::vector<TokenEntry>{admin});
@@ -45,6 +54,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   socket->setInterruptableChildren(true);
   auto bound = std::make_shared<std::promise<int>>();
   socket->setListenCallback([bound](THRIFT_SOCKET fd) {
+    // Thrift calls this after bind() but before listen(): listen here, so that the port is
+    // reported (and Start returns) only once connections to it can succeed. Thrift's own
+    // listen() that follows only sets the same backlog again.
+    if (::listen(fd, kAcceptBacklog) != 0) return;  // Thrift's listen() reports the error
     sockaddr_storage addr{};
     socklen_t len = sizeof(addr);
     int port = 0;

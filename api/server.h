@@ -34,6 +34,10 @@ class Server {
   // Opens the stack and binds the API and metrics listeners (port 0 picks a free port; see
   // port()). Writes the local admin token file into the data directory on first start.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config);
+  // The same with the store on `storage_env` (StackOptions::env; null = the default), for tests
+  // that inject I/O faults. Not owned: it must outlive the Server.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config,
+                                                       rocksdb::Env* storage_env);
   ~Server();
 
   // Blocks until Stop() has drained every connection.

@@ -35,8 +35,7 @@ t::ErrorCode::type CodeFor(absl::StatusCode code) {
       return t::ErrorCode::NOT_FOUND;
     case absl::StatusCode::kAlreadyExists:
       return t::ErrorCode::ALREADY_EXISTS;
-    case absl::StatusCode::kResourceExhausted:
-      return t::ErrorCode::OVERLOADED;
+    case absl::StatusCode::kResourceExhausted:  // not shed (IsShed): storage is full
     case absl::StatusCode::kUnavailable:
       return t::ErrorCode::UNAVAILABLE;
     case absl::StatusCode::kFailedPrecondition:
@@ -86,7 +85,7 @@ std::vector<std::string> AllCallNames() {
 
 void ThrowStatus(const absl::Status& status) {
   t::CdpError error;
-  error.code = CodeFor(status.code());
+  error.code = IsShed(status) ? t::ErrorCode::OVERLOADED : CodeFor(status.code());
   error.message = std::string(status.message());
   if (error.code == t::ErrorCode::INTERNAL) {
     LogError("api", absl::StrCat("internal error: ", status.ToString()));

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/service.h"
+#include "api/shed_status.h"
 #include "common/logging.h"
 #include "consent/consent_ledger.h"
 #include "identity/identifier.h"
@@ -57,7 +58,7 @@ void ConnectionHandler::Run(CallId id, const std::string& token, RoleSet allowed
     }
     if (!core_->admission().TryEnter(kind)) {
       result = CallResult::kShed;
-      ThrowStatus(absl::ResourceExhaustedError("overloaded, retry later"));
+      ThrowStatus(ShedError("overloaded, retry later"));
     }
     struct Leave {
       Admission& admission;

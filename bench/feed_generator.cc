@@ -125,6 +125,22 @@ std::vector<std::string> FeedGenerator::PreloadLines(size_t person) const {
   return lines;
 }
 
+void FeedGenerator::SetOrdinaryShape(double channel, FeedEvent* event) {
+  const int t = event->variant % 10;
+  if (channel < 0.45) {
+    event->shape = FeedEvent::Shape::kWeb;
+    event->type = t < 5 ? FeedEvent::Type::kPage
+                        : (t < 9 ? FeedEvent::Type::kTrack : FeedEvent::Type::kIdentify);
+  } else if (channel < 0.80) {
+    event->shape = FeedEvent::Shape::kApp;
+    event->type = t < 5 ? FeedEvent::Type::kScreen
+                        : (t < 9 ? FeedEvent::Type::kTrack : FeedEvent::Type::kIdentify);
+  } else {
+    event->shape = FeedEvent::Shape::kServer;
+    event->type = t < 8 ? FeedEvent::Type::kTrack : FeedEvent::Type::kIdentify;
+  }
+}
+
 std::vector<FeedEvent> FeedGenerator::Events(size_t count) {
   std::vector<FeedEvent> events;
   events.reserve(count);
@@ -152,20 +168,7 @@ std::vector<FeedEvent> FeedGenerator::Events(size_t count) {
         event.shape = FeedEvent::Shape::kBridgeNew;
         event.type = FeedEvent::Type::kIdentify;
       } else {
-        const double s = unit(rng_);
-        const int t = event.variant % 10;
-        if (s < 0.45) {
-          event.shape = FeedEvent::Shape::kWeb;
-          event.type = t < 5 ? FeedEvent::Type::kPage
-                             : (t < 9 ? FeedEvent::Type::kTrack : FeedEvent::Type::kIdentify);
-        } else if (s < 0.80) {
-          event.shape = FeedEvent::Shape::kApp;
-          event.type = t < 5 ? FeedEvent::Type::kScreen
-                             : (t < 9 ? FeedEvent::Type::kTrack : FeedEvent::Type::kIdentify);
-        } else {
-          event.shape = FeedEvent::Shape::kServer;
-          event.type = t < 8 ? FeedEvent::Type::kTrack : FeedEvent::Type::kIdentify;
-        }
+        SetOrdinaryShape(unit(rng_), &event);
       }
     }
     event.time_micros =

@@ -68,6 +68,10 @@ class FeedGenerator {
   // shuffled in arrival order.
   std::vector<FeedEvent> Events(size_t count);
 
+  // Shape and type of an ordinary (non-bridging) event: `channel` in [0, 1) picks web (< 0.45),
+  // app (< 0.80) or server; event->variant picks the type (page/screen, track or identify).
+  static void SetOrdinaryShape(double channel, FeedEvent* event);
+
   // The raw identifiers `event` carries (1-3 for ordinary events, 2 for bridges).
   std::vector<FeedIdentifier> Identifiers(const FeedEvent& event) const;
   // `event` as one Segment NDJSON line (no newline), ~600-900 bytes.

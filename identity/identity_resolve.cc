@@ -312,7 +312,7 @@ absl::Status IdentityGraph::Batch::Materialize() {
       for (Family family : kProfileFamilies) {
         batch_->DeletePrefix(family, storage::ProfileKey(loser));
       }
-      batch_->DestroyDataKey(loser);
+      batch_->RetireDataKey(loser);
       CDP_RETURN_IF_ERROR(batch_->Put(Family::kRedirects, storage::ProfileKey(loser),
                                       {.time_micros = g_->clock_->NowMicros()},
                                       survivor.bytes()));

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build needs, if any are missing.
 # As root it runs apt-get; otherwise it prints the exact command to run and fails.
+# `install-deps.sh --fuzz` also installs clang-14 and libclang-rt-14-dev (libFuzzer and the
+# sanitizer runtimes) for scripts/fuzz.sh; the main build uses GCC.
+# `install-deps.sh --bench` also installs what the benchmark scripts use (Redis, for
+# scripts/bench_context_vs_redis.sh).
 set -euo pipefail
 
 packages=(
@@ -11,6 +15,11 @@ packages=(
   libphonenumber-dev libsimdjson-dev libcli11-dev libre2-dev
   libcpp-httplib-dev python3-thrift
 )
+# Optional extras.
+case "${1:-}" in
+  --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+  --bench) packages+=(redis-server redis-tools) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

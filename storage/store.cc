@@ -204,7 +204,14 @@ absl::Status Store::Write(WriteBatch& batch) {
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
-  return ToAbsl(impl_->db->Write(write_options, batch.batch_.get()), "write failed");
+  CDP_RETURN_IF_ERROR(ToAbsl(impl_->db->Write(write_options, batch.batch_.get()), "write failed"));
+  if (!batch.retired_keys_.empty()) {
+    // The records are durable: failing here leaves unused keys, not a failed write.
+    if (absl::Status s = vault_->DestroyKeys(batch.retired_keys_); !s.ok()) {
+      LogWarning("storage", absl::StrCat("retired data keys not destroyed: ", s.ToString()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 Snapshot::~Snapshot() { store_->impl_->db->ReleaseSnapshot(snapshot_); }

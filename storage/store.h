@@ -89,8 +89,13 @@ class WriteBatch {
   // Creates a data key for a new profile. It is stored (synced) when the batch is written, before
   // the batch's records. kAlreadyExists when the batch already created one for the profile.
   absl::Status CreateDataKey(const ProfileId& profile);
-  // Destroys the profile's data key when the batch is written, before the batch's records.
+  // Destroys the profile's data key when the batch is written, before the batch's records: the
+  // erasure order (a crash in between leaves records nobody can read, never a readable person).
   void DestroyDataKey(const ProfileId& profile);
+  // Destroys the profile's data key after the batch's records are written: for a profile whose
+  // records the batch moves under another key (a merge). A crash in between leaves an unused
+  // key, never records whose key is gone.
+  void RetireDataKey(const ProfileId& profile);
 
   size_t count() const;
   size_t byte_size() const;
@@ -101,6 +106,7 @@ class WriteBatch {
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   absl::flat_hash_map<ProfileId, DataKey> new_keys_;
   std::vector<ProfileId> destroyed_keys_;
+  std::vector<ProfileId> retired_keys_;
 };
 
 // A consistent point-in-time view for reads; released on destruction.

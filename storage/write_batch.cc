@@ -62,6 +62,8 @@ absl::Status WriteBatch::CreateDataKey(const ProfileId& profile) {
 
 void WriteBatch::DestroyDataKey(const ProfileId& profile) { destroyed_keys_.push_back(profile); }
 
+void WriteBatch::RetireDataKey(const ProfileId& profile) { retired_keys_.push_back(profile); }
+
 size_t WriteBatch::count() const { return batch_->Count(); }
 size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
 
