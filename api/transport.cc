@@ -219,7 +219,10 @@ bool GuardedFramedTransport::readFrame() {
                      have);
     }
     const uint32_t want = std::min(size, rBufSize_) - have;
-    const uint32_t n = ReadSome(rBuf_.get() + have, want, deadline);
+    // The first read of the body finds it already received in the common case: no deadline,
+    // hence no setsockopt; only a body that trickles in gets the shrinking timeout.
+    const uint32_t n =
+        ReadSome(rBuf_.get() + have, want, have == 0 ? absl::InfiniteFuture() : deadline);
     if (n == 0) {
       RestoreTimeout();
       throw TTransportException(TTransportException::END_OF_FILE,
