@@ -18,11 +18,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "api/stack.h"
 #include "bench/bench_util.h"
-#include "consent/audit_log.h"
-#include "ingest/pipeline.h"
 #include "ingest/segment_parser.h"
-#include "rights/subject_rights.h"
 
 namespace cdp::bench {
 namespace {
@@ -34,17 +32,12 @@ class RightsStore {
     return instance;
   }
   ~RightsStore() {
-    rights_.reset();
-    audit_.reset();
-    pipeline_.reset();
-    ledger_.reset();
-    graph_.reset();
-    store_.reset();
+    stack_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
 
-  rights::SubjectRights& rights() { return *rights_; }
+  rights::SubjectRights& rights() { return *stack_->rights; }
   size_t persons() const { return persons_; }
   size_t events_per_person() const { return events_per_person_; }
   identity::Identifier Person(size_t i) const { return {"user_id", absl::StrCat("person-", i)}; }
@@ -54,23 +47,10 @@ class RightsStore {
     persons_ = EnvSize("CDP_BENCH_PERSONS", 5);
     events_per_person_ = EnvSize("CDP_BENCH_EVENTS_PER_PERSON", 10'000);
     dir_ = MakeTempDir("cdp-rights-bench");
-    storage::StoreOptions options;
-    options.data_dir = dir_;
-    auto store = storage::Store::Open(options);
-    CheckOk(store.status(), "open");
-    store_ = *std::move(store);
-    identity::IdentityOptions identity_options;
-    normalizer_ = identity::Normalizer::Create(identity_options).value();
-    graph_ = identity::IdentityGraph::Create(store_.get(), identity_options).value();
-    ledger_ = consent::ConsentLedger::Create(store_.get(), consent::ConsentOptions()).value();
-    pipeline_ = ingest::Pipeline::Create({.store = store_.get(),
-                                          .identity = graph_.get(),
-                                          .normalizer = normalizer_.get(),
-                                          .consent = ledger_.get()})
-                    .value();
-    audit_ = consent::AuditLog::Open(store_.get()).value();
-    rights_ = std::make_unique<rights::SubjectRights>(store_.get(), graph_.get(), ledger_.get(),
-                                                      audit_.get());
+    auto stack = api::Stack::Open(
+        {.data_dir = dir_, .block_cache_bytes = storage::StoreOptions().block_cache_bytes});
+    CheckOk(stack.status(), "open");
+    stack_ = *std::move(stack);
     auto parser = ingest::SegmentParser::Create(ingest::ParserOptions()).value();
     const auto start = std::chrono::steady_clock::now();
     for (size_t p = 0; p < persons_; ++p) {
@@ -84,7 +64,7 @@ class RightsStore {
                           R"("context":{"channel":"web","traits":{"email":"person-)", p,
                           R"(@example.com"}},"timestamp":"2026-11-01T00:00:00Z"})", "\n");
         }
-        CheckOk(pipeline_->Apply(parser->ParseNdjson(lines, "bench")).status(), "ingest");
+        CheckOk(stack_->pipeline->Apply(parser->ParseNdjson(lines, "bench")).status(), "ingest");
       }
     }
     std::printf("rights bench: %zu people x %zu events loaded in %.1f s (load %s)\n", persons_,
@@ -93,13 +73,7 @@ class RightsStore {
 
   std::string dir_;
   size_t persons_ = 0, events_per_person_ = 0;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<identity::Normalizer> normalizer_;
-  std::unique_ptr<identity::IdentityGraph> graph_;
-  std::unique_ptr<consent::ConsentLedger> ledger_;
-  std::unique_ptr<ingest::Pipeline> pipeline_;
-  std::unique_ptr<consent::AuditLog> audit_;
-  std::unique_ptr<rights::SubjectRights> rights_;
+  std::unique_ptr<api::Stack> stack_;
 };
 
 // Exports person 0 into a sink that only counts bytes.
