@@ -184,30 +184,31 @@ absl::StatusOr<identity::Identifier> ConnectionHandler::Normalize(const t::Ident
   return identity::ToStatusOr(core_->stack().normalizer->Normalize(id.type, id.value));
 }
 
-absl::StatusOr<ProfileId> ConnectionHandler::FindPerson(const t::PersonRef& person) {
-  const bool by_id = person.__isset.identifier;
-  const bool by_profile = person.__isset.profile_id;
-  if (by_id == by_profile) {
+absl::StatusOr<PersonKey> ConnectionHandler::ParsePerson(const t::PersonRef& person) {
+  if (person.__isset.identifier == person.__isset.profile_id) {
     return absl::InvalidArgumentError("person: set exactly one of identifier and profile_id");
   }
-  std::optional<ProfileId> found;
-  if (by_profile) {
-    auto profile = ProfileId::FromHex(person.profile_id);
-    if (!profile.ok()) {
-      return absl::InvalidArgumentError("person.profile_id: expected 32 hex characters");
-    }
-    auto current = core_->stack().identity->CurrentProfile(*profile);
-    if (!current.ok()) return current.status();
-    found = *current;
-  } else {
+  if (person.__isset.identifier) {
     auto id = Normalize(person.identifier);
     if (!id.ok()) return id.status();
-    auto current = core_->stack().identity->FindProfile(*id);
-    if (!current.ok()) return current.status();
-    found = *current;
+    return PersonKey(*std::move(id));
   }
-  if (!found.has_value()) return absl::NotFoundError("no person matches");
-  return *found;
+  auto profile = ProfileId::FromHex(person.profile_id);
+  if (!profile.ok()) {
+    return absl::InvalidArgumentError("person.profile_id: expected 32 hex characters");
+  }
+  return PersonKey(*profile);
+}
+
+absl::StatusOr<ProfileId> ConnectionHandler::FindPerson(const t::PersonRef& person) {
+  auto key = ParsePerson(person);
+  if (!key.ok()) return key.status();
+  auto found = std::holds_alternative<ProfileId>(*key)
+                   ? core_->stack().identity->CurrentProfile(std::get<ProfileId>(*key))
+                   : core_->stack().identity->FindProfile(std::get<identity::Identifier>(*key));
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return absl::NotFoundError("no person matches");
+  return **found;
 }
 
 t::CdpServiceIf* HandlerFactory::getHandler(const apache::thrift::TConnectionInfo& info) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -67,6 +68,9 @@ inline bool RoleIn(Role role, RoleSet set) {
 // "cx, compliance or admin".
 std::string DescribeRoles(RoleSet set);
 std::vector<std::string> AllCallNames();
+
+// A person as a request names them: a normalized identifier or a profile id.
+using PersonKey = std::variant<identity::Identifier, ProfileId>;
 
 // Bounds the calls executing at once, by kind; a call over the bound is refused at once
 // (OVERLOADED) instead of queueing without bound.
@@ -155,6 +159,8 @@ class ConnectionHandler : public t::CdpServiceIf {
 
   const std::vector<std::string>& CertificateNames();
   ingest::SegmentParser& Parser();
+  // Checks a PersonRef (exactly one of its fields set) and normalizes its identifier.
+  absl::StatusOr<PersonKey> ParsePerson(const t::PersonRef& person);
   // Resolves a PersonRef to the person's current profile; kNotFound when nobody matches.
   absl::StatusOr<ProfileId> FindPerson(const t::PersonRef& person);
   // Like FindPerson, but an identifier nobody holds yet creates the person (in `batch`).

@@ -43,25 +43,14 @@ void ConnectionHandler::exportSubject(t::ExportSubjectResponse& out,
           if (absl::Status s = RequireReason(request.reason); !s.ok()) return s;
           const rights::Requester who{.actor = caller.name, .reason = request.reason};
           rights::SubjectRights* rights = core_->stack().rights.get();
-          ExportSessions::Producer producer;
-          if (request.person.__isset.identifier && !request.person.__isset.profile_id) {
-            auto id = Normalize(request.person.identifier);
-            if (!id.ok()) return id.status();
-            producer = [rights, who, id = *id](const ExportSessions::Sink& sink) {
-              return rights->ExportByIdentifier(id, who, sink);
-            };
-          } else if (request.person.__isset.profile_id && !request.person.__isset.identifier) {
-            auto profile = ProfileId::FromHex(request.person.profile_id);
-            if (!profile.ok()) {
-              return absl::InvalidArgumentError("person.profile_id: expected 32 hex characters");
-            }
-            producer = [rights, who, profile = *profile](const ExportSessions::Sink& sink) {
-              return rights->Export(profile, who, sink);
-            };
-          } else {
-            return absl::InvalidArgumentError(
-                "person: set exactly one of identifier and profile_id");
-          }
+          auto key = ParsePerson(request.person);
+          if (!key.ok()) return key.status();
+          ExportSessions::Producer producer = [rights, who, key = *std::move(key)](
+                                                  const ExportSessions::Sink& sink) {
+            return std::holds_alternative<ProfileId>(key)
+                       ? rights->Export(std::get<ProfileId>(key), who, sink)
+                       : rights->ExportByIdentifier(std::get<identity::Identifier>(key), who, sink);
+          };
           auto started = core_->exports().Start(std::move(producer));
           if (!started.ok()) return started.status();
           cursor = *started;
@@ -81,20 +70,13 @@ void ConnectionHandler::eraseSubject(t::EraseSubjectResponse& out,
       [&](const Caller& caller) -> absl::Status {
         if (absl::Status s = RequireReason(request.reason); !s.ok()) return s;
         const rights::Requester who{.actor = caller.name, .reason = request.reason};
-        absl::StatusOr<rights::ErasureReceipt> receipt;
-        if (request.person.__isset.identifier && !request.person.__isset.profile_id) {
-          auto id = Normalize(request.person.identifier);
-          if (!id.ok()) return id.status();
-          receipt = core_->stack().rights->EraseByIdentifier(*id, who);
-        } else if (request.person.__isset.profile_id && !request.person.__isset.identifier) {
-          auto profile = ProfileId::FromHex(request.person.profile_id);
-          if (!profile.ok()) {
-            return absl::InvalidArgumentError("person.profile_id: expected 32 hex characters");
-          }
-          receipt = core_->stack().rights->Erase(*profile, who);
-        } else {
-          return absl::InvalidArgumentError("person: set exactly one of identifier and profile_id");
-        }
+        auto key = ParsePerson(request.person);
+        if (!key.ok()) return key.status();
+        rights::SubjectRights& subject_rights = *core_->stack().rights;
+        absl::StatusOr<rights::ErasureReceipt> receipt =
+            std::holds_alternative<ProfileId>(*key)
+                ? subject_rights.Erase(std::get<ProfileId>(*key), who)
+                : subject_rights.EraseByIdentifier(std::get<identity::Identifier>(*key), who);
         if (!receipt.ok()) return receipt.status();
         out.erase_id = receipt->erase_id;
         out.profile_id = receipt->profile.ToHex();
