@@ -1,6 +1,7 @@
 // Context and consent calls: getContext, getContexts, setConsent, getConsent.
 
 #include <algorithm>
+#include <variant>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -112,23 +113,23 @@ void ConnectionHandler::FillContext(t::Context& out, const ingest::PersonContext
 
 absl::StatusOr<std::optional<ingest::PersonContext>> ConnectionHandler::Lookup(
     const t::PersonRef& person, const ingest::ContextRequest& request, const Caller& caller) {
-  auto profile = FindPerson(person);
-  if (absl::IsNotFound(profile.status())) {
-    if (caller.role == Role::kCompliance) {
-      (void)core_->stack().audit->Append({.actor = caller.name,
-                                          .act = "context.lookup",
-                                          .reason = request.purpose,
-                                          .outcome = "not_found"});
-    }
-    return std::optional<ingest::PersonContext>();
-  }
-  if (!profile.ok()) return profile.status();
-  auto context = core_->stack().reader->ByProfile(*profile, request);
+  auto key = ParsePerson(person);
+  if (!key.ok()) return key.status();
+  ingest::ContextReader& reader = *core_->stack().reader;
+  auto context = std::holds_alternative<ProfileId>(*key)
+                     ? reader.ByProfile(std::get<ProfileId>(*key), request)
+                     : reader.ByIdentifier(std::get<identity::Identifier>(*key), request);
   if (context.ok() && caller.role == Role::kCompliance) {
-    // What the compliance role reads about a person is on the record.
+    // What the compliance role reads about a person is on the record, and so is a miss.
+    std::string target;
+    if (context->has_value()) {
+      target = (*context)->profile.ToHex();
+    } else if (std::holds_alternative<ProfileId>(*key)) {
+      target = std::get<ProfileId>(*key).ToHex();
+    }
     auto entry = core_->stack().audit->Append({.actor = caller.name,
                                                .act = "context.lookup",
-                                               .target = profile->ToHex(),
+                                               .target = std::move(target),
                                                .reason = request.purpose,
                                                .outcome = context->has_value() ? "ok"
                                                                                : "not_found"});

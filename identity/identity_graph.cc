@@ -48,53 +48,78 @@ std::string IdentityGraph::EventKey(const ProfileId& profile, int64_t time_micro
                                    GetBigEndian64(crypto::AsStringView(message_id_hash)));
 }
 
-absl::StatusOr<std::optional<ProfileId>> IdentityGraph::CurrentProfile(const ProfileId& profile) {
+absl::StatusOr<ProfileId> IdentityGraph::FollowRedirects(const ProfileId& profile,
+                                                         const storage::Snapshot* snapshot) {
   ProfileId current = profile;
   for (int hop = 0; hop < kMaxRedirectHops; ++hop) {
     CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> redirect,
-                         store_->Get(Family::kRedirects, storage::ProfileKey(current)));
-    if (!redirect) {
-      CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> node,
-                           store_->Get(Family::kProfiles, internal::NodeKey(current)));
-      if (!node) return std::nullopt;
-      return current;
-    }
+                         store_->Get(Family::kRedirects, storage::ProfileKey(current), snapshot));
+    if (!redirect) return current;
     CDP_ASSIGN_OR_RETURN(current, IdFromBytes(redirect->value));
   }
   return absl::DataLossError(
       absl::StrCat("redirect chain from profile ", profile.ToHex(), " does not end"));
 }
 
-absl::StatusOr<std::optional<ProfileId>> IdentityGraph::FindProfile(const Identifier& identifier) {
+absl::StatusOr<std::optional<ProfileId>> IdentityGraph::CurrentProfile(const ProfileId& profile) {
+  CDP_ASSIGN_OR_RETURN(ProfileId current, FollowRedirects(profile, nullptr));
+  CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> node,
+                       store_->Get(Family::kProfiles, internal::NodeKey(current)));
+  if (!node) return std::nullopt;
+  return current;
+}
+
+absl::StatusOr<std::optional<ProfileId>> IdentityGraph::IndexedProfile(
+    const Identifier& identifier, const storage::Snapshot* snapshot) {
   CDP_ASSIGN_OR_RETURN(
       std::optional<storage::Record> record,
       store_->Get(Family::kIdentifiers,
-                  storage::DigestKey(store_->blind_index().Hash(identifier.type,
-                                                                identifier.value))));
+                  storage::DigestKey(store_->blind_index().Hash(identifier.type, identifier.value)),
+                  snapshot));
   if (!record) return std::nullopt;
   CDP_ASSIGN_OR_RETURN(internal::IndexEntry entry, internal::DecodeIndexEntry(record->value));
-  return CurrentProfile(entry.profile);
+  return entry.profile;
+}
+
+absl::StatusOr<std::optional<ProfileId>> IdentityGraph::FindProfile(const Identifier& identifier) {
+  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> indexed, IndexedProfile(identifier, nullptr));
+  if (!indexed) return std::nullopt;
+  return CurrentProfile(*indexed);
+}
+
+absl::StatusOr<std::optional<ProfileIdentity>> IdentityGraph::FindIdentity(
+    const Identifier& identifier, const storage::Snapshot* snapshot) {
+  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> indexed, IndexedProfile(identifier, snapshot));
+  if (!indexed) return std::nullopt;
+  return GetIdentity(*indexed, snapshot);
 }
 
 absl::StatusOr<std::optional<ProfileIdentity>> IdentityGraph::GetIdentity(
-    const ProfileId& profile) {
-  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> current, CurrentProfile(profile));
-  if (!current) return std::nullopt;
+    const ProfileId& profile, const storage::Snapshot* snapshot) {
+  CDP_ASSIGN_OR_RETURN(ProfileId current, FollowRedirects(profile, snapshot));
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
-                       store_->Get(Family::kProfiles, internal::NodeKey(*current)));
+                       store_->Get(Family::kProfiles, internal::NodeKey(current), snapshot));
   if (!record) return std::nullopt;
-  CDP_ASSIGN_OR_RETURN(internal::Node node, internal::Node::Decode(*current, record->value));
+  // A read needs the stored fields only, not the indexes internal::Node builds for the rules.
+  pb::IdentityNode node;
+  if (!node.ParseFromString(record->value)) {
+    return absl::DataLossError(
+        absl::StrCat("identity node of profile ", current.ToHex(), " is not a valid record"));
+  }
   ProfileIdentity identity;
-  identity.profile = *current;
-  identity.identifiers = node.Identifiers();
-  for (const std::string& merged : node.proto().merged_from()) {
+  identity.profile = current;
+  identity.identifiers.reserve(static_cast<size_t>(node.identifiers_size()));
+  for (const pb::StoredIdentifier& stored : node.identifiers()) {
+    identity.identifiers.push_back(internal::FromStored(stored));
+  }
+  for (const std::string& merged : node.merged_from()) {
     CDP_ASSIGN_OR_RETURN(ProfileId id, IdFromBytes(merged));
     identity.merged_from.push_back(id);
   }
-  identity.merge_count = node.proto().merge_count();
-  identity.event_count = node.proto().event_count();
-  identity.created_micros = node.proto().created_micros();
-  identity.updated_micros = node.proto().updated_micros();
+  identity.merge_count = node.merge_count();
+  identity.event_count = node.event_count();
+  identity.created_micros = node.created_micros();
+  identity.updated_micros = node.updated_micros();
   return identity;
 }
 

@@ -143,8 +143,15 @@ class IdentityGraph {
   absl::StatusOr<std::optional<ProfileId>> FindProfile(const Identifier& identifier);
   // The current id of `profile`, following merge redirects; nullopt if it does not exist.
   absl::StatusOr<std::optional<ProfileId>> CurrentProfile(const ProfileId& profile);
-  // The identity of a current profile; nullopt if it does not exist.
-  absl::StatusOr<std::optional<ProfileIdentity>> GetIdentity(const ProfileId& profile);
+  // The identity of `profile` after following merge redirects; nullopt if it does not exist.
+  // Reads from `snapshot` when given (the caller reads the profile's other records from the same
+  // snapshot), each record once: the redirects, then the identity node.
+  absl::StatusOr<std::optional<ProfileIdentity>> GetIdentity(
+      const ProfileId& profile, const storage::Snapshot* snapshot = nullptr);
+  // The identity of the current profile holding `identifier`, as GetIdentity: the lookup path,
+  // one index read plus GetIdentity's. nullopt if no profile holds it.
+  absl::StatusOr<std::optional<ProfileIdentity>> FindIdentity(
+      const Identifier& identifier, const storage::Snapshot* snapshot = nullptr);
   // The profile's merge log, oldest first.
   absl::StatusOr<std::vector<MergeRecord>> MergeHistory(const ProfileId& profile);
 
@@ -161,6 +168,13 @@ class IdentityGraph {
   class Batch;  // the state of one Resolve call (identity_resolve.cc)
   friend class Batch;
   IdentityGraph(storage::Store* store, IdentityOptions options, Clock* clock);
+  // Follows the redirects from `profile` to the id that has none.
+  absl::StatusOr<ProfileId> FollowRedirects(const ProfileId& profile,
+                                            const storage::Snapshot* snapshot);
+  // The profile id the index entry of `identifier` names (before following redirects); nullopt
+  // when no profile holds it.
+  absl::StatusOr<std::optional<ProfileId>> IndexedProfile(const Identifier& identifier,
+                                                          const storage::Snapshot* snapshot);
 
   storage::Store* store_;
   const IdentityOptions options_;

@@ -7,6 +7,7 @@
 #include "ingest/ingest.pb.h"
 #include "ingest/parsed_event.h"
 #include "ingest/profile_data.h"
+#include "storage/errors.h"
 #include "storage/key_codec.h"
 
 namespace cdp::ingest {
@@ -14,34 +15,62 @@ namespace cdp::ingest {
 using consent::DataKind;
 using storage::Family;
 
+namespace {
+
+// A snapshot taken just before a merge commits still shows the merged-away profile, whose data
+// key the merge retires right after: its records then read as shredded. So does a person erased
+// after the snapshot. Either way a fresh snapshot shows the outcome, so the lookup starts over.
+constexpr int kLookupAttempts = 3;
+
+}  // namespace
+
+template <typename Resolve>
+absl::StatusOr<std::optional<PersonContext>> ContextReader::Lookup(const ContextRequest& request,
+                                                                   Resolve resolve) {
+  CDP_RETURN_IF_ERROR(consent_->CheckPurpose(request.purpose));
+  absl::Status last;
+  for (int attempt = 0; attempt < kLookupAttempts; ++attempt) {
+    std::unique_ptr<storage::Snapshot> snapshot = store_->GetSnapshot();
+    absl::StatusOr<std::optional<identity::ProfileIdentity>> identity = resolve(snapshot.get());
+    absl::StatusOr<std::optional<PersonContext>> context =
+        identity.ok() ? (*identity ? Read(**std::move(identity), *snapshot, request)
+                                   : absl::StatusOr<std::optional<PersonContext>>(std::nullopt))
+                      : identity.status();
+    if (context.ok() || !storage::IsShredded(context.status())) return context;
+    last = context.status();
+  }
+  return last;
+}
+
 absl::StatusOr<std::optional<PersonContext>> ContextReader::ByIdentifier(
     const identity::Identifier& id, const ContextRequest& request) {
-  CDP_RETURN_IF_ERROR(consent_->CheckPurpose(request.purpose));
-  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> profile, identity_->FindProfile(id));
-  if (!profile) return std::nullopt;
-  return ByProfile(*profile, request);
+  return Lookup(request, [&](const storage::Snapshot* snapshot) {
+    return identity_->FindIdentity(id, snapshot);
+  });
 }
 
 absl::StatusOr<std::optional<PersonContext>> ContextReader::ByProfile(
     const ProfileId& profile, const ContextRequest& request) {
-  CDP_RETURN_IF_ERROR(consent_->CheckPurpose(request.purpose));
-  CDP_ASSIGN_OR_RETURN(std::optional<identity::ProfileIdentity> identity,
-                       identity_->GetIdentity(profile));
-  if (!identity) return std::nullopt;
-  std::unique_ptr<storage::Snapshot> snapshot = store_->GetSnapshot();
+  return Lookup(request, [&](const storage::Snapshot* snapshot) {
+    return identity_->GetIdentity(profile, snapshot);
+  });
+}
 
+absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity identity,
+                                                  const storage::Snapshot& snapshot,
+                                                  const ContextRequest& request) {
   PersonContext context;
-  context.profile = identity->profile;
-  CDP_ASSIGN_OR_RETURN(context.consent, consent_->State(context.profile, snapshot.get()));
+  context.profile = identity.profile;
+  CDP_ASSIGN_OR_RETURN(context.consent, consent_->State(context.profile, &snapshot));
   context.purpose_allowed = context.consent.Allowed(request.purpose);
   if (!context.purpose_allowed) return context;
   auto may = [&](DataKind kind) { return consent_->MayRead(context.consent, request.purpose, kind); };
 
-  if (may(DataKind::kIdentifiers)) context.identifiers = std::move(identity->identifiers);
+  if (may(DataKind::kIdentifiers)) context.identifiers = std::move(identity.identifiers);
 
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
                        store_->Get(Family::kProfiles, ProfileDataKey(context.profile),
-                                   snapshot.get()));
+                                   &snapshot));
   pb::ProfileData data;
   if (record && !data.ParseFromString(record->value)) {
     return absl::DataLossError("profile data is not a valid record");
@@ -75,7 +104,7 @@ absl::StatusOr<std::optional<PersonContext>> ContextReader::ByProfile(
     const size_t max_examined = std::max<size_t>(1000, request.max_events * 20);
     CDP_RETURN_IF_ERROR(store_->Scan(
         Family::kEvents, storage::ProfileKey(context.profile),
-        {.reverse = true, .snapshot = snapshot.get()},
+        {.reverse = true, .snapshot = &snapshot},
         [&](absl::string_view key, storage::Record stored) {
           absl::StatusOr<identity::StoredEvent> event = identity::DecodeEvent(stored.value);
           pb::EventBody body;
@@ -97,8 +126,8 @@ absl::StatusOr<std::optional<PersonContext>> ContextReader::ByProfile(
   }
   if (may(DataKind::kConversations) && request.max_conversations > 0) {
     CDP_ASSIGN_OR_RETURN(context.conversations,
-                         conversations_.ListOpen(context.profile, snapshot.get(),
-                                                 request.max_conversations));
+                         conversations_.ListOpenOfCurrent(context.profile, &snapshot,
+                                                          request.max_conversations));
   }
   return context;
 }

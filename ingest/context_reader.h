@@ -1,13 +1,16 @@
 #pragma once
 // ContextReader: assembles everything a CX service may see about one person, for one stated
 // purpose: identifiers, traits, computed facts, the last N events, open conversations and the
-// consent state. Traits, events, conversations and consent are read from one snapshot; a merge
-// that commits between resolving the profile and taking the snapshot can make one lookup miss
-// the merged-in part (the next sees it). Consent is enforced here, at read time: a purpose the
-// person has not allowed returns no personal data, a purpose limited to some data kinds returns
-// only those, events come back only if they were stored for the purpose, and expired traits
-// never return. Open, unexpired conversations (ingest/conversation_store.h) are data kind
-// "conversations".
+// consent state. Everything, from the identifier index to the last conversation, is read from
+// one snapshot taken first, so a lookup sees a merge either wholly or not at all (when a merge
+// commits right after the snapshot and retires the merged-away profile's data key, the lookup
+// starts over on a fresh snapshot). Each record is read once: a lookup is a handful of point
+// reads and three short scans (consent, events, conversations).
+//
+// Consent is enforced here, at read time: a purpose the person has not allowed returns no
+// personal data, a purpose limited to some data kinds returns only those, events come back only
+// if they were stored for the purpose, and expired traits never return. Open, unexpired
+// conversations (ingest/conversation_store.h) are data kind "conversations".
 //
 // Identifier values are returned in full; masking them for roles that may not see them is the
 // caller's job (the API layer).
@@ -95,6 +98,16 @@ class ContextReader {
                                                          const ContextRequest& request);
 
  private:
+  // Resolves the person with `resolve(snapshot)` and reads them from the same snapshot, starting
+  // over with a fresh one when a concurrent merge or erase shredded what the snapshot saw.
+  template <typename Resolve>
+  absl::StatusOr<std::optional<PersonContext>> Lookup(const ContextRequest& request,
+                                                      Resolve resolve);
+  // Reads the person whose identity was resolved from `snapshot`.
+  absl::StatusOr<PersonContext> Read(identity::ProfileIdentity identity,
+                                     const storage::Snapshot& snapshot,
+                                     const ContextRequest& request);
+
   storage::Store* store_;
   identity::IdentityGraph* identity_;
   consent::ConsentLedger* consent_;

@@ -228,27 +228,34 @@ absl::StatusOr<std::optional<ConversationView>> ConversationStore::Get(
 
 absl::StatusOr<std::vector<ConversationView>> ConversationStore::ListOpen(
     const ProfileId& profile, const storage::Snapshot* snapshot, size_t max_conversations) {
-  return List(profile, snapshot, /*open_only=*/true, max_conversations);
+  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> current, identity_->CurrentProfile(profile));
+  if (!current) return std::vector<ConversationView>();
+  return List(*current, snapshot, /*open_only=*/true, max_conversations);
+}
+
+absl::StatusOr<std::vector<ConversationView>> ConversationStore::ListOpenOfCurrent(
+    const ProfileId& current, const storage::Snapshot* snapshot, size_t max_conversations) {
+  return List(current, snapshot, /*open_only=*/true, max_conversations);
 }
 
 absl::StatusOr<std::vector<ConversationView>> ConversationStore::ListAll(
     const ProfileId& profile, const storage::Snapshot* snapshot) {
-  return List(profile, snapshot, /*open_only=*/false, SIZE_MAX);
+  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> current, identity_->CurrentProfile(profile));
+  if (!current) return std::vector<ConversationView>();
+  return List(*current, snapshot, /*open_only=*/false, SIZE_MAX);
 }
 
 absl::StatusOr<std::vector<ConversationView>> ConversationStore::List(
-    const ProfileId& profile, const storage::Snapshot* snapshot, bool open_only,
+    const ProfileId& current, const storage::Snapshot* snapshot, bool open_only,
     size_t max_conversations) {
   std::vector<ConversationView> conversations;
   if (max_conversations == 0) return conversations;
-  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> current, identity_->CurrentProfile(profile));
-  if (!current) return conversations;
   const int64_t now = clock_->NowMicros();
   absl::Status decode_status;
   CDP_RETURN_IF_ERROR(store_->Scan(
-      Family::kConversations, storage::ProfileKey(*current), {.snapshot = snapshot},
+      Family::kConversations, storage::ProfileKey(current), {.snapshot = snapshot},
       [&](absl::string_view, storage::Record record) {
-        absl::StatusOr<ConversationView> view = Decode(*current, record.value);
+        absl::StatusOr<ConversationView> view = Decode(current, record.value);
         if (!view.ok()) {
           decode_status = view.status();
           return false;

@@ -124,6 +124,11 @@ class ConversationStore {
       const ProfileId& profile, const storage::Snapshot* snapshot = nullptr,
       size_t max_conversations = kDefaultMaxConversations);
 
+  // ListOpen for a profile id the caller has just resolved as current from `snapshot`
+  // (ContextReader): no redirect walk.
+  absl::StatusOr<std::vector<ConversationView>> ListOpenOfCurrent(
+      const ProfileId& current, const storage::Snapshot* snapshot, size_t max_conversations);
+
   // Every conversation the store still holds for the person, closed ones and (on a store without
   // a retention policy) expired ones included, newest update first: for the subject export.
   absl::StatusOr<std::vector<ConversationView>> ListAll(
@@ -140,7 +145,8 @@ class ConversationStore {
   absl::StatusOr<ConversationView> PutLocked(const ProfileId& profile,
                                              const ConversationUpdate& update,
                                              storage::WriteBatch& batch);
-  absl::StatusOr<std::vector<ConversationView>> List(const ProfileId& profile,
+  // REQUIRES: `current` has no redirect.
+  absl::StatusOr<std::vector<ConversationView>> List(const ProfileId& current,
                                                      const storage::Snapshot* snapshot,
                                                      bool open_only, size_t max_conversations);
 

@@ -290,10 +290,9 @@ void StartPrefixIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, Famil
   p->upper_slice = rocksdb::Slice(p->upper);
   read_options.iterate_lower_bound = &p->lower_slice;
   if (!p->upper.empty()) read_options.iterate_upper_bound = &p->upper_slice;
-  // The prefix bloom filter serves forward seeks on a whole profile id; anything else must see
-  // the whole key space.
-  const bool prefix_mode =
-      IsProfilePrefixed(family) && prefix.size() >= ProfileId::kSize && !options.reverse;
+  // The prefix bloom filter serves seeks (Seek, and SeekForPrev to a target with the same
+  // prefix) on a whole profile id; anything else must see the whole key space.
+  const bool prefix_mode = IsProfilePrefixed(family) && prefix.size() >= ProfileId::kSize;
   read_options.total_order_seek = !prefix_mode;
   read_options.prefix_same_as_start = prefix_mode;
   p->it.reset(db->NewIterator(read_options, cf));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "storage/errors.h"
 #include "tests/identity/identity_graph_fixture.h"
 
 namespace cdp::identity {
@@ -95,6 +96,41 @@ TEST_F(IdentityGraphTest, MergeMovesEventsLeavesRedirectAndLogsTheBridge) {
   std::vector<std::string> bridging_types;
   for (const Identifier& id : history[0].bridging) bridging_types.push_back(id.type);
   EXPECT_THAT(bridging_types, UnorderedElementsAre("email", "phone"));
+}
+
+TEST_F(IdentityGraphTest, LookupsReadTheIdentityAsOfTheirSnapshot) {
+  for (int i = 0; i < 3; ++i) Ingest({{"email", "ann@example.com"}});
+  for (int i = 0; i < 5; ++i) Ingest({{"phone", "+14155550100"}});
+  const ProfileId by_email = *ProfileOf("email", "ann@example.com");
+  const ProfileId by_phone = *ProfileOf("phone", "+14155550100");
+  std::unique_ptr<storage::Snapshot> before = store_->GetSnapshot();
+  Ingest({{"email", "ann@example.com"}, {"phone", "+14155550100"}});  // merges into by_phone
+
+  // From the snapshot the merge has not happened, but the merged-away profile's data key was
+  // retired by it, so its sealed node no longer opens: shredded, and the caller reads again from
+  // a fresh snapshot (ContextReader does).
+  auto old_view = graph_->FindIdentity({"email", "ann@example.com"}, before.get());
+  EXPECT_TRUE(storage::IsShredded(old_view.status())) << old_view.status();
+  // The survivor's identity as of the snapshot is still readable: without the merged-in part.
+  CDP_ASSERT_OK_AND_ASSIGN(auto survivor_then,
+                           graph_->FindIdentity({"phone", "+14155550100"}, before.get()));
+  ASSERT_TRUE(survivor_then.has_value());
+  EXPECT_EQ(survivor_then->profile, by_phone);
+  EXPECT_THAT(survivor_then->identifiers, ElementsAre(Identifier{"phone", "+14155550100"}));
+  EXPECT_EQ(survivor_then->event_count, 5u);
+
+  // Now: the identifier and the merged-away id both lead to the survivor, holding both.
+  CDP_ASSERT_OK_AND_ASSIGN(auto now, graph_->FindIdentity({"email", "ann@example.com"}));
+  ASSERT_TRUE(now.has_value());
+  EXPECT_EQ(now->profile, by_phone);
+  EXPECT_THAT(now->identifiers,
+              UnorderedElementsAre(Identifier{"email", "ann@example.com"},
+                                   Identifier{"phone", "+14155550100"}));
+  CDP_ASSERT_OK_AND_ASSIGN(auto via_redirect, graph_->GetIdentity(by_email));
+  ASSERT_TRUE(via_redirect.has_value());
+  EXPECT_EQ(via_redirect->profile, by_phone);
+  CDP_ASSERT_OK_AND_ASSIGN(auto nobody, graph_->FindIdentity({"email", "nobody@example.com"}));
+  EXPECT_FALSE(nobody.has_value());
 }
 
 TEST_F(IdentityGraphTest, MergesChainAcrossChannelsInAnyArrivalOrder) {

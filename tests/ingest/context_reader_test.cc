@@ -5,6 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
 #include "tests/ingest/pipeline_fixture.h"
 
 namespace cdp::ingest {
@@ -133,6 +139,56 @@ TEST_F(ContextReaderTest, UnknownPurposeAndUnknownPerson) {
   auto nobody = reader_->ByIdentifier({"email", "nobody@example.com"}, {.purpose = "support"});
   ASSERT_THAT(nobody, IsOk());
   EXPECT_FALSE(nobody->has_value());
+}
+
+TEST_F(ContextReaderTest, LookupsRacingMergesNeverFail) {
+  // Each round creates a visitor profile and merges it into a known customer's (larger)
+  // profile, retiring the visitor's data key, while another thread looks the visitors up: a
+  // lookup whose snapshot still saw a visitor must start over instead of failing on the key.
+  constexpr int kRounds = 40;
+  std::atomic<int> rounds_started{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> lookups{0};
+  std::string first_error;
+  std::thread reader([&] {
+    for (int i = 0; !stop.load(); i = (i + 1) % kRounds) {
+      if (i >= rounds_started.load()) i = 0;
+      auto context = reader_->ByIdentifier({"anonymous_id", absl::StrCat("visitor-", i)},
+                                           {.purpose = "support"});
+      lookups.fetch_add(1);
+      if (!context.ok()) {
+        first_error = context.status().ToString();
+        return;
+      }
+    }
+  });
+  auto event = [](absl::string_view type, absl::string_view id, int round, absl::string_view ids) {
+    return absl::StrCat(R"({"type":")", type, R"(","messageId":")", id, round, R"(",)", ids,
+                        R"(,"event":"Visit","name":"Home","timestamp":"2026-11-02T00:00:00Z"})");
+  };
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string user = absl::StrCat(R"("userId":"customer-)", i, R"(")");
+    const std::string anon = absl::StrCat(R"("anonymousId":"visitor-)", i, R"(")");
+    Ingest({event("track", "a", i, user), event("track", "b", i, user)});
+    Ingest({event("page", "c", i, anon)});
+    rounds_started.store(i + 1);
+    Ingest({event("identify", "d", i, absl::StrCat(anon, ",", user))});  // the merge
+  }
+  stop.store(true);
+  reader.join();
+  EXPECT_EQ(first_error, "");
+  EXPECT_GT(lookups.load(), 0);
+  for (int i = 0; i < kRounds; ++i) {
+    auto visitor = reader_->ByIdentifier({"anonymous_id", absl::StrCat("visitor-", i)},
+                                         {.purpose = "support"});
+    auto customer = reader_->ByIdentifier({"user_id", absl::StrCat("customer-", i)},
+                                          {.purpose = "support"});
+    ASSERT_THAT(visitor, IsOk());
+    ASSERT_THAT(customer, IsOk());
+    ASSERT_TRUE(visitor->has_value() && customer->has_value());
+    EXPECT_EQ((*visitor)->profile, (*customer)->profile);
+    EXPECT_EQ((*visitor)->total_events, 4u);
+  }
 }
 
 }  // namespace
