@@ -3,6 +3,7 @@
 // the machine's load and a temporary store directory.
 
 #include <stdlib.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -33,6 +34,13 @@ inline void CheckOk(const absl::Status& status, const char* what) {
 
 inline double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// CPU time of the calling thread.
+inline double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 // "1.23 0.98 0.50" from /proc/loadavg, to print beside figures taken on a shared machine.

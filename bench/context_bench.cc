@@ -7,6 +7,9 @@
 //            (coordinated omission counted; bench/load_generator.h)
 //   batch    getContexts of CDP_BENCH_BATCH_PEOPLE people per call, closed loop over
 //            CDP_BENCH_BATCH_CONNECTIONS connections
+//   reader   (in process only; not in the default set) ContextReader::ByIdentifier called
+//            directly on one thread for CDP_BENCH_SECONDS: the lookup's own CPU, without Thrift
+//            (bench/reader_probe.h). Runs before the Thrift modes, after the warm-up.
 //
 // Every call asks for purpose "support" with the default max_events (20), for a person picked
 // uniformly at random by email. The cx token is used (identifiers come back masked).
@@ -26,7 +29,8 @@
 //   CDP_BENCH_RATE                fixed mode's total calls/s; default 20000
 //   CDP_BENCH_BATCH_PEOPLE        people per getContexts call; default 100
 //   CDP_BENCH_BATCH_CONNECTIONS   default 1
-//   CDP_BENCH_MODES               comma-separated subset of closed,fixed,batch; default all
+//   CDP_BENCH_MODES               comma-separated subset of closed,fixed,batch,reader;
+//                                 default closed,fixed,batch
 //   CDP_BENCH_BLOCK_CACHE_MB      in-process server's RocksDB block cache; default the
 //                                 configuration's (256); for `cdp serve`, edit DIR/cdp.conf
 //
@@ -48,6 +52,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -57,6 +62,7 @@
 #include "bench/context_client.h"
 #include "bench/context_store.h"
 #include "bench/load_generator.h"
+#include "bench/reader_probe.h"
 
 namespace cdp::bench {
 namespace {
@@ -254,6 +260,8 @@ std::vector<Mode> ModesFromEnv() {
       modes.push_back(
           {"getContext fixed",
            {connections, seconds, static_cast<double>(EnvSize("CDP_BENCH_RATE", 20000))}});
+    } else if (name == "reader") {
+      continue;  // main() runs it: it needs the in-process server's stack
     } else if (name == "batch") {
       modes.push_back({absl::StrCat("getContexts x", EnvSize("CDP_BENCH_BATCH_PEOPLE", 100)),
                        {EnvSize("CDP_BENCH_BATCH_CONNECTIONS", 1), seconds, 0},
@@ -342,6 +350,19 @@ int main(int argc, char** argv) {
   });
   CheckOk(warm.status(), "warm-up");
   std::printf("warm-up: %zu s closed loop, %.0f calls/s\n", warmup, warm->Throughput());
+  const char* modes = std::getenv("CDP_BENCH_MODES");
+  if (modes != nullptr && absl::StrContains(modes, "reader")) {
+    if (!server) CheckOk(absl::InvalidArgumentError("needs the in-process server"), "reader");
+    const std::string load_before = LoadAverage();
+    auto probe = ProbeReader(server->stack(), people,
+                             static_cast<double>(EnvSize("CDP_BENCH_SECONDS", 10)));
+    CheckOk(probe.status(), "reader");
+    std::printf(
+        "RESULT mode=reader calls=%zu found=%zu cpu_us_per_call=%.1f wall_us_per_call=%.1f "
+        "p50_us=%.1f p99_us=%.1f load=%s->%s\n",
+        probe->calls, probe->found, probe->cpu_us_per_call, probe->wall_us_per_call,
+        probe->p50_us, probe->p99_us, load_before.c_str(), LoadAverage().c_str());
+  }
   for (const Mode& mode : ModesFromEnv()) runner.Run(mode);
   runner.PrintTable();
   return 0;

@@ -1,7 +1,6 @@
 #include "bench/load_generator.h"
 
 #include <sys/prctl.h>
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,16 +9,12 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/bench_util.h"
+
 namespace cdp::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double ThreadCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 // What one connection thread measured.
 struct ConnectionResult {

@@ -1,0 +1,49 @@
+#include "bench/reader_probe.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "bench/bench_util.h"
+#include "bench/feed_generator.h"
+
+namespace cdp::bench {
+
+absl::StatusOr<ReaderProbeResult> ProbeReader(api::Stack& stack, size_t people, double seconds) {
+  std::mt19937_64 rng(4242);
+  std::uniform_int_distribution<size_t> pick(0, people - 1);
+  const ingest::ContextRequest request{.purpose = "support"};
+  // Made up front so that the CPU time measured is the lookups'. The server lower-cases emails
+  // (identity::Normalizer); the feed types them mixed case.
+  std::vector<identity::Identifier> emails(std::min<size_t>(people, 1 << 16));
+  for (identity::Identifier& email : emails) {
+    email = {"email", absl::AsciiStrToLower(FeedGenerator::Email(pick(rng)))};
+  }
+  std::vector<double> latency_us;
+  latency_us.reserve(1 << 20);
+  ReaderProbeResult result;
+  const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = ThreadCpuSeconds();
+  while (SecondsSince(start) < seconds) {
+    const identity::Identifier& email = emails[result.calls % emails.size()];
+    const auto call_start = std::chrono::steady_clock::now();
+    auto context = stack.reader->ByIdentifier(email, request);
+    latency_us.push_back(SecondsSince(call_start) * 1e6);
+    if (!context.ok()) return context.status();
+    ++result.calls;
+    if (context->has_value()) ++result.found;
+  }
+  const double cpu = ThreadCpuSeconds() - cpu_start;
+  const double wall = SecondsSince(start);
+  if (result.calls == 0) return result;
+  std::sort(latency_us.begin(), latency_us.end());
+  result.cpu_us_per_call = cpu * 1e6 / static_cast<double>(result.calls);
+  result.wall_us_per_call = wall * 1e6 / static_cast<double>(result.calls);
+  result.p50_us = latency_us[latency_us.size() / 2];
+  result.p99_us = latency_us[latency_us.size() * 99 / 100];
+  return result;
+}
+
+}  // namespace cdp::bench

@@ -1,0 +1,27 @@
+#pragma once
+// The data path of a context lookup without Thrift: ingest::ContextReader::ByIdentifier called
+// directly on the server's stack, on one thread, for people picked uniformly at random by email,
+// purpose "support", default options. Its CPU time per call is what the server spends on the
+// lookup itself; the rest of a getContext's server CPU is Thrift, the socket and scheduling.
+//
+// Thread safety: runs on the calling thread; the stack may serve calls at the same time.
+
+#include <cstddef>
+
+#include "absl/status/statusor.h"
+#include "api/stack.h"
+
+namespace cdp::bench {
+
+struct ReaderProbeResult {
+  size_t calls = 0;
+  size_t found = 0;
+  double cpu_us_per_call = 0;   // the calling thread's CPU time
+  double wall_us_per_call = 0;
+  double p50_us = 0, p99_us = 0;  // wall time per call
+};
+
+// Calls ByIdentifier for `seconds`. Fails on the first error the reader returns.
+absl::StatusOr<ReaderProbeResult> ProbeReader(api::Stack& stack, size_t people, double seconds);
+
+}  // namespace cdp::bench
