@@ -241,7 +241,7 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
   CDP_RETURN_IF_ERROR(ResolveConsent(in.consent(), &config.consent));
   CDP_RETURN_IF_ERROR(ResolveIngest(in.ingest(), config.identity, &config.parser));
   CDP_RETURN_IF_ERROR(ResolveLimits(in.limits(), config.parser.max_batch_bytes, &config.limits));
-  uint64_t cache_mib = config.block_cache_bytes / kMiB;
+  uint64_t cache_mib = DefaultBlockCacheBytes() / kMiB;
   CDP_RETURN_IF_ERROR(InRange(in.storage().has_block_cache_mib(), in.storage().block_cache_mib(), 1,
                               1 << 20, "storage.block_cache_mib", &cache_mib));
   config.block_cache_bytes = cache_mib * kMiB;
@@ -249,6 +249,15 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
 }
 
 }  // namespace
+
+size_t DefaultBlockCacheBytes() {
+  constexpr uint64_t kMin = uint64_t{64} << 20, kMax = uint64_t{64} << 30;
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return kMin;
+  const uint64_t quarter = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 4;
+  return static_cast<size_t>(std::clamp(quarter, kMin, kMax) & ~((uint64_t{1} << 20) - 1));
+}
 
 absl::string_view RoleName(Role role) {
   switch (role) {

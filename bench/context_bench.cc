@@ -32,7 +32,7 @@
 //   CDP_BENCH_MODES               comma-separated subset of closed,fixed,batch,reader;
 //                                 default closed,fixed,batch
 //   CDP_BENCH_BLOCK_CACHE_MB      in-process server's RocksDB block cache; default the
-//                                 configuration's (256); for `cdp serve`, edit DIR/cdp.conf
+//                                 configuration's (a quarter of RAM); for `cdp serve`, edit DIR/cdp.conf
 //
 // Goals (issue 7, docs/performance.md "Context lookups over Thrift"): p50 < 150 µs and
 // p99 < 1 ms at 20,000 lookups/s; getContexts of 100 people p99 < 5 ms.

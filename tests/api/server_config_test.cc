@@ -60,7 +60,10 @@ TEST(ServerConfigTest, EmptyTextGivesTheEmbeddedDefault) {
   EXPECT_EQ(config.limits.max_connections, 64);
   EXPECT_EQ(config.limits.max_inflight_writes, 4);
   EXPECT_EQ(config.limits.max_inflight_reads, 64);
-  EXPECT_EQ(config.block_cache_bytes, size_t{256} << 20);
+  EXPECT_EQ(config.block_cache_bytes, DefaultBlockCacheBytes());
+  EXPECT_GE(DefaultBlockCacheBytes(), size_t{64} << 20);
+  EXPECT_LE(DefaultBlockCacheBytes(), size_t{64} << 30);
+  EXPECT_EQ(DefaultBlockCacheBytes() % (size_t{1} << 20), 0u);  // whole MiB
   EXPECT_EQ(config.identity.default_phone_region, "US");
   EXPECT_EQ(config.identity.default_blocked_patterns, identity::DefaultBlockedPatterns());
   EXPECT_EQ(config.consent.purposes.size(), consent::ConsentOptions::DefaultPurposes().size());
