@@ -4,6 +4,10 @@
 #   make fuzz  - build the libFuzzer targets with clang (build-fuzz/) and run each for
 #                FUZZ_SECONDS (default 60); FUZZ_TARGETS picks some (see scripts/fuzz.sh)
 BUILD_DIR ?= build
+# ccache keys on paths relative to the checkout, so a fresh clone elsewhere (CI) reuses what an
+# earlier build on this machine compiled. Debug info of such a hit names the other checkout.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
