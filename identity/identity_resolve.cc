@@ -40,9 +40,21 @@ struct PendingMerge {
 
 class IdentityGraph::Batch {
  public:
+  struct Candidate {
+    Identifier id;
+    crypto::Digest hash;
+    size_t priority;
+  };
+
   Batch(IdentityGraph* graph, storage::WriteBatch* batch) : g_(graph), batch_(batch) {}
 
-  absl::StatusOr<Resolution> ResolveOne(const EventIdentity& event);
+  // The event's identifiers of configured types, without repeats, with their blind-index hashes.
+  std::vector<Candidate> Candidates(const EventIdentity& event) const;
+  // Reads, in one MultiGet per family, the suppression entries and index entries of every
+  // candidate and the identity nodes those entries name, so ResolveOne finds them cached.
+  absl::Status Prefetch(absl::Span<const std::vector<Candidate>> candidates);
+  absl::StatusOr<Resolution> ResolveOne(const EventIdentity& event,
+                                        std::vector<Candidate> candidates);
   absl::Status Materialize();
   ProfileId Find(ProfileId id) const {
     for (auto it = redirect_.find(id); it != redirect_.end(); it = redirect_.find(id)) {
@@ -53,12 +65,6 @@ class IdentityGraph::Batch {
   IdentityCounters counters;
 
  private:
-  struct Candidate {
-    Identifier id;
-    crypto::Digest hash;
-    size_t priority;
-  };
-
   absl::StatusOr<std::optional<IndexEntry>> Lookup(const crypto::Digest& hash);
   absl::StatusOr<Node*> LoadNode(const ProfileId& id);
   absl::StatusOr<bool> IsSuppressed(const crypto::Digest& hash);
@@ -73,6 +79,9 @@ class IdentityGraph::Batch {
   // Blind-index entries read or changed in this batch; nullopt caches a miss.
   absl::flat_hash_map<crypto::Digest, std::optional<IndexEntry>> index_;
   absl::flat_hash_set<crypto::Digest> dirty_index_;
+  // Suppression-list answers read in this batch (the list does not change during a batch: its
+  // writers hold the profile-writer mutex too).
+  absl::flat_hash_map<crypto::Digest, bool> suppressed_;
   absl::flat_hash_map<ProfileId, std::unique_ptr<Node>> nodes_;
   absl::flat_hash_set<ProfileId> new_nodes_;
   absl::flat_hash_set<ProfileId> dirty_nodes_;
@@ -104,6 +113,7 @@ absl::StatusOr<Node*> IdentityGraph::Batch::LoadNode(const ProfileId& id) {
 }
 
 absl::StatusOr<bool> IdentityGraph::Batch::IsSuppressed(const crypto::Digest& hash) {
+  if (auto it = suppressed_.find(hash); it != suppressed_.end()) return it->second;
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
                        g_->store_->Get(Family::kSuppression, storage::DigestKey(hash)));
   return record.has_value();
@@ -148,8 +158,8 @@ bool IdentityGraph::Batch::BreaksLimit(const std::vector<Node*>& profiles,
   return false;
 }
 
-absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity& event) {
-  Resolution result;
+std::vector<IdentityGraph::Batch::Candidate> IdentityGraph::Batch::Candidates(
+    const EventIdentity& event) const {
   std::vector<Candidate> candidates;
   for (const Identifier& id : event.identifiers) {
     auto rank = std::find(g_->priority_.begin(), g_->priority_.end(), id.type);
@@ -160,6 +170,54 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
     candidates.push_back({id, g_->store_->blind_index().Hash(id.type, id.value),
                           static_cast<size_t>(rank - g_->priority_.begin())});
   }
+  return candidates;
+}
+
+absl::Status IdentityGraph::Batch::Prefetch(absl::Span<const std::vector<Candidate>> candidates) {
+  std::vector<crypto::Digest> hashes;
+  absl::flat_hash_set<crypto::Digest> seen;
+  for (const std::vector<Candidate>& event : candidates) {
+    for (const Candidate& c : event) {
+      if (!index_.contains(c.hash) && seen.insert(c.hash).second) hashes.push_back(c.hash);
+    }
+  }
+  std::vector<std::string> keys;
+  keys.reserve(hashes.size());
+  for (const crypto::Digest& hash : hashes) keys.push_back(storage::DigestKey(hash));
+  CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> suppression,
+                       g_->store_->MultiGet(Family::kSuppression, keys));
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    suppressed_.emplace(hashes[i], suppression[i].has_value());
+  }
+  CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> entries,
+                       g_->store_->MultiGet(Family::kIdentifiers, keys));
+  std::vector<ProfileId> profiles;
+  absl::flat_hash_set<ProfileId> wanted;
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    std::optional<IndexEntry> entry;
+    if (entries[i]) {
+      CDP_ASSIGN_OR_RETURN(entry, internal::DecodeIndexEntry(entries[i]->value));
+      if (!nodes_.contains(entry->profile) && wanted.insert(entry->profile).second) {
+        profiles.push_back(entry->profile);
+      }
+    }
+    index_.emplace(hashes[i], entry);
+  }
+  keys.clear();
+  for (const ProfileId& id : profiles) keys.push_back(internal::NodeKey(id));
+  CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> nodes,
+                       g_->store_->MultiGet(Family::kProfiles, keys));
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    if (!nodes[i]) continue;  // LoadNode reports it as missing, as before
+    CDP_ASSIGN_OR_RETURN(Node node, Node::Decode(profiles[i], nodes[i]->value));
+    nodes_.emplace(profiles[i], std::make_unique<Node>(std::move(node)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity& event,
+                                                            std::vector<Candidate> candidates) {
+  Resolution result;
   if (candidates.empty()) {
     result.outcome = Resolution::Outcome::kNoIdentifiers;
     return result;
@@ -355,10 +413,15 @@ absl::Status IdentityGraph::Batch::Materialize() {
 absl::StatusOr<std::vector<Resolution>> IdentityGraph::Resolve(
     absl::Span<const EventIdentity> events, storage::WriteBatch& batch) {
   Batch state(this, &batch);
+  std::vector<std::vector<Batch::Candidate>> candidates;
+  candidates.reserve(events.size());
+  for (const EventIdentity& event : events) candidates.push_back(state.Candidates(event));
+  CDP_RETURN_IF_ERROR(state.Prefetch(candidates));
   std::vector<Resolution> results;
   results.reserve(events.size());
-  for (const EventIdentity& event : events) {
-    CDP_ASSIGN_OR_RETURN(Resolution resolution, state.ResolveOne(event));
+  for (size_t i = 0; i < events.size(); ++i) {
+    CDP_ASSIGN_OR_RETURN(Resolution resolution,
+                         state.ResolveOne(events[i], std::move(candidates[i])));
     results.push_back(std::move(resolution));
   }
   CDP_RETURN_IF_ERROR(state.Materialize());

@@ -150,8 +150,19 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
   absl::Cleanup clear_call = [this] { call_ = nullptr; };
   const int64_t now = deps_.clock->NowMicros();
 
-  // Dedup, then normalization, for the records that go on to resolution.
+  // Dedup (one MultiGet for the call), then normalization, for the records that go on to
+  // resolution.
   const size_t n = parsed.events.size();
+  std::vector<crypto::Digest> all_hashes;
+  std::vector<std::string> dedup_keys;
+  all_hashes.reserve(n);
+  dedup_keys.reserve(n);
+  for (const ParsedEvent& event : parsed.events) {
+    all_hashes.push_back(deps_.store->blind_index().Hash("message_id", event.message_id));
+    dedup_keys.push_back(storage::DigestKey(all_hashes.back()));
+  }
+  CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> stored,
+                       deps_.store->MultiGet(Family::kDedup, dedup_keys));
   std::vector<RecordResult> results(n);
   std::vector<size_t> fresh;  // indexes of events to resolve
   std::vector<crypto::Digest> message_hashes;  // of the fresh events, computed once
@@ -162,12 +173,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     RecordResult& result = results[i];
     result.position = i < parsed.event_positions.size() ? parsed.event_positions[i] : i;
     result.message_id = event.message_id;
-    const crypto::Digest message_hash =
-        deps_.store->blind_index().Hash("message_id", event.message_id);
-    const std::string dedup_key = storage::DigestKey(message_hash);
-    CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> seen,
-                         deps_.store->Get(Family::kDedup, dedup_key));
-    if (seen || !seen_in_call.insert(dedup_key).second) {
+    if (stored[i] || !seen_in_call.insert(dedup_keys[i]).second) {
       result.outcome = Outcome::kDuplicate;
       continue;
     }
@@ -184,7 +190,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     }
     CDP_RETURN_IF_ERROR(RetypeAliasPreviousId(event, &identity));
     fresh.push_back(i);
-    message_hashes.push_back(message_hash);
+    message_hashes.push_back(all_hashes[i]);
     identities.push_back(std::move(identity));
   }
 

@@ -37,6 +37,46 @@ TEST_F(StoreTest, AbsentKeyIsNulloptNotAnError) {
               ::cdp::testing::IsOkAndHolds(std::nullopt));
 }
 
+TEST_F(StoreTest, MultiGetAnswersEachKeyInOrderAsOfTheSnapshot) {
+  ProfileId ann = NewProfile();
+  ProfileId bob = NewProfile();
+  PutOrDie(Family::kProfiles, ProfileKey(bob), "bob", {.category = 2, .time_micros = 20});
+  PutOrDie(Family::kProfiles, ProfileKey(ann), "ann", {.category = 1, .time_micros = 10});
+  std::unique_ptr<Snapshot> before = store_->GetSnapshot();
+  PutOrDie(Family::kProfiles, ProfileKey(ann), "ann-2");
+  const std::vector<std::string> keys = {ProfileKey(ann), ProfileKey(ProfileId::Random()),
+                                         ProfileKey(bob), ProfileKey(ann)};
+
+  CDP_ASSERT_OK_AND_ASSIGN(std::vector<std::optional<Record>> now,
+                           store_->MultiGet(Family::kProfiles, keys));
+  ASSERT_EQ(now.size(), 4u);
+  ASSERT_TRUE(now[0] && now[2] && now[3]);
+  EXPECT_FALSE(now[1].has_value());
+  EXPECT_EQ(now[0]->value, "ann-2");
+  EXPECT_EQ(now[2]->value, "bob");
+  EXPECT_EQ(now[2]->meta, (RecordMeta{.category = 2, .time_micros = 20}));
+  EXPECT_EQ(now[3]->value, "ann-2");
+
+  CDP_ASSERT_OK_AND_ASSIGN(std::vector<std::optional<Record>> then,
+                           store_->MultiGet(Family::kProfiles, keys, before.get()));
+  ASSERT_TRUE(then[0].has_value());
+  EXPECT_EQ(then[0]->value, "ann");
+  EXPECT_THAT(store_->MultiGet(Family::kProfiles, {}), ::cdp::testing::IsOkAndHolds(
+                                                         std::vector<std::optional<Record>>{}));
+}
+
+TEST_F(StoreTest, MultiGetFailsWhenOneProfileIsShredded) {
+  ProfileId gone = NewProfile();
+  ProfileId kept = NewProfile();
+  PutOrDie(Family::kProfiles, ProfileKey(gone), "gone");
+  PutOrDie(Family::kProfiles, ProfileKey(kept), "kept");
+  WriteBatch batch = store_->NewBatch();
+  batch.DestroyDataKey(gone);
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  EXPECT_TRUE(IsShredded(
+      store_->MultiGet(Family::kProfiles, {ProfileKey(kept), ProfileKey(gone)}).status()));
+}
+
 TEST_F(StoreTest, ReopenKeepsRecordsAndDataKeys) {
   ProfileId profile = NewProfile();
   PutOrDie(Family::kEvents, ProfileRecordKey(profile, 1, 1), "event-1");
