@@ -173,7 +173,8 @@ class ConnectionHandler : public t::CdpServiceIf {
                                                               const ingest::ContextRequest& request,
                                                               const Caller& caller);
   absl::Status AuditDenied(const Caller& caller, CallId id, const std::string& outcome);
-  void FillContext(t::Context& out, const ingest::PersonContext& context, Role role);
+  // Moves the context's strings into `out`.
+  void FillContext(t::Context& out, ingest::PersonContext&& context, Role role);
 
   ServiceCore* core_;
   std::shared_ptr<apache::thrift::transport::TTransport> transport_;

@@ -68,18 +68,18 @@ void ToThrift(const consent::ConsentState& state, std::vector<t::PurposeState>* 
   }
 }
 
-void ConnectionHandler::FillContext(t::Context& out, const ingest::PersonContext& c, Role role) {
+void ConnectionHandler::FillContext(t::Context& out, ingest::PersonContext&& c, Role role) {
   out.profile_id = c.profile.ToHex();
   out.purpose_allowed = c.purpose_allowed;
   out.identifiers.reserve(c.identifiers.size());
   for (const auto& id : c.identifiers) out.identifiers.push_back(ToThrift(id, role));
   out.traits.reserve(c.traits.size());
-  for (const auto& trait : c.traits) {
+  for (auto& trait : c.traits) {
     t::Trait& t = out.traits.emplace_back();
-    t.name = trait.name;
-    t.json = trait.json;
+    t.name = std::move(trait.name);
+    t.json = std::move(trait.json);
     t.set_micros = trait.set_micros;
-    t.source = trait.source;
+    t.source = std::move(trait.source);
   }
   out.first_seen_micros = c.first_seen_micros;
   out.last_seen_micros = c.last_seen_micros;
@@ -91,17 +91,17 @@ void ConnectionHandler::FillContext(t::Context& out, const ingest::PersonContext
     e.count = static_cast<int64_t>(count.count);
     e.last_micros = count.last_micros;
   }
-  out.channels = c.channels;
-  out.groups = c.groups;
+  out.channels = std::move(c.channels);
+  out.groups = std::move(c.groups);
   out.recent_events.reserve(c.recent_events.size());
-  for (const auto& event : c.recent_events) {
+  for (auto& event : c.recent_events) {
     t::Event& e = out.recent_events.emplace_back();
-    e.message_id = event.message_id;
-    e.type = event.type;
-    e.name = event.name;
+    e.message_id = std::move(event.message_id);
+    e.type = std::move(event.type);
+    e.name = std::move(event.name);
     e.time_micros = event.time_micros;
-    e.channel = event.channel;
-    e.json = event.json;
+    e.channel = std::move(event.channel);
+    e.json = std::move(event.json);
   }
   ToThrift(c.consent, &out.consent);
   out.conversations.reserve(c.conversations.size());
@@ -150,7 +150,7 @@ void ConnectionHandler::getContext(t::GetContextResponse& out,
         if (!context.ok()) return context.status();
         out.found = context->has_value();
         if (out.found) {
-          FillContext(out.context, **context, caller.role);
+          FillContext(out.context, std::move(**context), caller.role);
           out.__isset.context = true;
         }
         return absl::OkStatus();
@@ -184,7 +184,7 @@ void ConnectionHandler::getContexts(t::GetContextsResponse& out,
           }
           result.found = context->has_value();
           if (result.found) {
-            FillContext(result.context, **context, caller.role);
+            FillContext(result.context, std::move(**context), caller.role);
             result.__isset.context = true;
           }
         }

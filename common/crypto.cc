@@ -22,9 +22,49 @@ const EVP_CIPHER* Aes256Gcm() {
   return cipher;
 }
 
-EVP_CIPHER_CTX* ThreadCipherCtx() {
-  thread_local openssl::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  return ctx.get();
+// One AES-256-GCM context per thread and direction that keeps its key schedule between calls.
+// Keying a context (EVP_*Init_ex with a key: key expansion, GHASH table, provider parameters)
+// cost more than decrypting a 700-byte event; records are mostly sealed and opened in runs under
+// one person's key, so a call under the previous call's key only sets the nonce. The context
+// already held the last key's schedule; the copy of the key it is compared with is cleansed
+// when the thread ends.
+class KeyedGcm {
+ public:
+  explicit KeyedGcm(bool encrypt) : encrypt_(encrypt) {}
+  ~KeyedGcm() { OPENSSL_cleanse(key_, sizeof(key_)); }
+
+  // Returns the context ready for `nonce` under `key` (kAes256KeySize bytes), or null if
+  // OpenSSL failed (the next call then keys the context again).
+  EVP_CIPHER_CTX* Begin(const SecureBytes& key, const unsigned char* nonce) {
+    const bool same_key = keyed_ && std::memcmp(key_, key.data(), sizeof(key_)) == 0;
+    const EVP_CIPHER* cipher = cipher_set_ ? nullptr : Aes256Gcm();
+    const unsigned char* new_key = same_key ? nullptr : key.data();
+    const int ok = encrypt_ ? EVP_EncryptInit_ex(ctx_.get(), cipher, nullptr, new_key, nonce)
+                            : EVP_DecryptInit_ex(ctx_.get(), cipher, nullptr, new_key, nonce);
+    if (ok != 1) {
+      keyed_ = false;
+      return nullptr;
+    }
+    cipher_set_ = true;
+    if (!same_key) {
+      std::memcpy(key_, key.data(), sizeof(key_));
+      keyed_ = true;
+    }
+    return ctx_.get();
+  }
+
+ private:
+  const bool encrypt_;
+  openssl::CipherCtxPtr ctx_{EVP_CIPHER_CTX_new()};
+  bool cipher_set_ = false;
+  bool keyed_ = false;
+  unsigned char key_[kAes256KeySize] = {};
+};
+
+KeyedGcm& ThreadGcm(bool encrypt) {
+  thread_local KeyedGcm sealer(true);
+  thread_local KeyedGcm opener(false);
+  return encrypt ? sealer : opener;
 }
 
 EVP_MAC* HmacAlgorithm() {
@@ -97,14 +137,14 @@ SecureBytes RandomKey(size_t size) {
 absl::Status AesGcmSeal(const SecureBytes& key, absl::string_view aad, absl::string_view plaintext,
                         std::string* out) {
   if (key.size() != kAes256KeySize) return absl::InternalError("AES-256-GCM key must be 32 bytes");
-  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
   const size_t start = out->size();
   out->resize(start + kGcmNonceSize + plaintext.size() + kGcmTagSize);
   auto* nonce = reinterpret_cast<unsigned char*>(out->data() + start);
   auto* body = nonce + kGcmNonceSize;
   FreshNonce(nonce);
   int len = 0;
-  if (EVP_EncryptInit_ex(ctx, Aes256Gcm(), nullptr, key.data(), nonce) != 1 ||
+  EVP_CIPHER_CTX* ctx = ThreadGcm(/*encrypt=*/true).Begin(key, nonce);
+  if (ctx == nullptr ||
       (!aad.empty() &&
        EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                          static_cast<int>(aad.size())) != 1) ||
@@ -127,12 +167,12 @@ absl::Status AesGcmOpen(const SecureBytes& key, absl::string_view aad, absl::str
   const auto* nonce = reinterpret_cast<const unsigned char*>(sealed.data());
   const auto* body = nonce + kGcmNonceSize;
   const size_t body_size = sealed.size() - kGcmOverhead;
-  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
   const size_t start = out->size();
   out->resize(start + body_size);
   auto* plain = reinterpret_cast<unsigned char*>(out->data() + start);
   int len = 0;
-  if (EVP_DecryptInit_ex(ctx, Aes256Gcm(), nullptr, key.data(), nonce) != 1 ||
+  EVP_CIPHER_CTX* ctx = ThreadGcm(/*encrypt=*/false).Begin(key, nonce);
+  if (ctx == nullptr ||
       (!aad.empty() &&
        EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                          static_cast<int>(aad.size())) != 1) ||

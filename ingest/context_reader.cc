@@ -106,9 +106,10 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
         Family::kEvents, storage::ProfileKey(context.profile),
         {.reverse = true, .snapshot = &snapshot},
         [&](absl::string_view key, storage::Record stored) {
-          absl::StatusOr<identity::StoredEvent> event = identity::DecodeEvent(stored.value);
+          absl::StatusOr<identity::StoredEventView> event = identity::DecodeEventView(stored.value);
           pb::EventBody body;
-          if (!event.ok() || !body.ParseFromString(event->body)) {
+          if (!event.ok() ||
+              !body.ParseFromArray(event->body.data(), static_cast<int>(event->body.size()))) {
             decode_status = absl::DataLossError("stored event is not a valid record");
             return false;
           }
@@ -118,8 +119,9 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
           for (const std::string& p : body.purposes()) for_purpose |= p == request.purpose;
           if (!for_purpose) return true;
           context.recent_events.push_back(
-              {event->message_id, EventTypeName(static_cast<EventType>(body.type())),
-               body.name(), stored.meta.time_micros, body.channel(), body.json()});
+              {std::string(event->message_id), EventTypeName(static_cast<EventType>(body.type())),
+               body.name(), stored.meta.time_micros, body.channel(),
+               std::move(*body.mutable_json())});
           return context.recent_events.size() < request.max_events;
         }));
     CDP_RETURN_IF_ERROR(decode_status);

@@ -111,6 +111,50 @@ TEST(AesGcmTest, WrongAssociatedDataOrKeyIsDetected) {
               StatusIs(absl::StatusCode::kDataLoss));
 }
 
+// GCM specification (McGrew & Viega), test case 16: AES-256, 96-bit IV, with associated data.
+std::string Case16Sealed() {
+  return absl::HexStringToBytes(
+      "cafebabefacedbaddecaf888"
+      "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
+      "76fc6ece0f4e1768cddf8853bb2d551b");
+}
+
+SecureBytes Case16Key() {
+  const std::string hex = absl::HexStringToBytes(
+      "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+  return SecureBytes(hex);
+}
+
+// Each thread keeps its last key's schedule between calls: switching keys, failures and seals in
+// between must never leak one call's key or state into the next.
+TEST(AesGcmTest, KnownAnswerHoldsAcrossKeySwitchesAndFailures) {
+  const std::string aad = absl::HexStringToBytes("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+  const std::string expected = absl::HexStringToBytes(
+      "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e24"
+      "49a6b525b16aedf5aa0de657ba637b39");
+  const SecureBytes key = Case16Key();
+  const SecureBytes other = RandomKey();
+  for (int round = 0; round < 3; ++round) {
+    std::string plain;
+    ASSERT_THAT(AesGcmOpen(key, aad, Case16Sealed(), &plain), IsOk()) << round;
+    EXPECT_EQ(plain, expected);
+    // The same key again (only the nonce is set), then a failure under it.
+    plain.clear();
+    ASSERT_THAT(AesGcmOpen(key, aad, Case16Sealed(), &plain), IsOk());
+    EXPECT_EQ(plain, expected);
+    EXPECT_THAT(AesGcmOpen(key, "other aad", Case16Sealed(), &plain),
+                StatusIs(absl::StatusCode::kDataLoss));
+    // Another key, sealing and opening, and the known ciphertext under the wrong key.
+    std::string sealed, reopened;
+    ASSERT_THAT(AesGcmSeal(other, "x", "under the other key", &sealed), IsOk());
+    EXPECT_THAT(AesGcmOpen(key, "x", sealed, &reopened), StatusIs(absl::StatusCode::kDataLoss));
+    ASSERT_THAT(AesGcmOpen(other, "x", sealed, &reopened), IsOk());
+    EXPECT_EQ(reopened, "under the other key");
+    EXPECT_THAT(AesGcmOpen(other, aad, Case16Sealed(), &plain),
+                StatusIs(absl::StatusCode::kDataLoss));
+  }
+}
+
 TEST(HmacSha256Test, MatchesRfc4231TestCase2) {
   HmacSha256 mac(SecureBytes(absl::string_view("Jefe")));
   Digest digest = mac.Mac({"what do ya want ", "for nothing?"});
