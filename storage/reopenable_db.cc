@@ -144,35 +144,31 @@ void ReopenableDb::Recover() {
     backoff = std::min(backoff * 2, options_.max_backoff);
     return go_on;
   };
+  // Opens an instance and makes it current, retrying with backoff; false when stopping.
+  auto swap_in = [&](bool read_only) {
+    while (true) {
+      absl::StatusOr<std::shared_ptr<const DbInstance>> instance = OpenInstance(read_only);
+      if (instance.ok()) {
+        current_.store(*std::move(instance));
+        return true;
+      }
+      LogWarning("storage", instance.status().ToString());
+      if (!back_off()) return false;
+    }
+  };
   while (!Probe().ok()) {
     if (!back_off()) return;
   }
   // Serve reads from a read-only instance while the broken one drains and is closed.
   std::shared_ptr<const DbInstance> broken = current_.load();
-  while (true) {
-    absl::StatusOr<std::shared_ptr<const DbInstance>> read_only = OpenInstance(true);
-    if (read_only.ok()) {
-      current_.store(*std::move(read_only));
-      break;
-    }
-    LogWarning("storage", read_only.status().ToString());
-    if (!back_off()) return;
-  }
+  if (!swap_in(/*read_only=*/true)) return;
   // Two read-write instances of one directory cannot coexist: wait for in-flight calls,
   // snapshots and iterators on the broken one to finish.
   while (broken.use_count() > 1) {
     if (!SleepUnlessStopping(kDrainPoll)) return;
   }
   broken.reset();
-  while (true) {
-    absl::StatusOr<std::shared_ptr<const DbInstance>> reopened = OpenInstance(false);
-    if (reopened.ok()) {
-      current_.store(*std::move(reopened));
-      break;
-    }
-    LogWarning("storage", reopened.status().ToString());
-    if (!back_off()) return;
-  }
+  if (!swap_in(/*read_only=*/false)) return;
   reopens_.fetch_add(1);
   recovering_.store(false);
   LogInfo("storage", absl::StrCat(options_.name, " ", options_.path, ": reopened after an I/O error",
