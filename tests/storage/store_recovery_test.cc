@@ -6,11 +6,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "tests/storage/fault_fs.h"
@@ -166,6 +170,59 @@ TEST_F(StoreRecoveryTest, SnapshotKeepsReadingAndDelaysTheReopenUntilReleased) {
   snapshot.reset();
   ASSERT_LT(PutUntilAccepted(Family::kProfiles, ProfileKey(a), "after"), kRecoveryDeadline);
   EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(a)), "after");
+}
+
+// Readers keep going through the whole recovery (fault, read-only instance, reopen): every read
+// answers, from whichever instance is current when it starts, and none sees a closed database.
+TEST_F(StoreRecoveryTest, ConcurrentReadersAnswerThroughoutTheRecovery) {
+  ProfileId a = NewProfile();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20; ++i) {
+    keys.push_back(ProfileRecordKey(a, i, 0));
+    PutOrDie(Family::kEvents, keys.back(), "acked");
+  }
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0}, failures{0};
+  absl::Mutex first_failure_mu;
+  std::string first_failure;
+  auto reader = [&](int id) {
+    while (!done.load()) {
+      std::unique_ptr<Snapshot> snapshot = id == 0 ? store_->GetSnapshot() : nullptr;
+      absl::StatusOr<std::vector<std::optional<Record>>> many =
+          store_->MultiGet(Family::kEvents, keys, snapshot.get());
+      int scanned = 0;
+      ScanOptions scan;
+      scan.snapshot = snapshot.get();
+      absl::Status s = store_->Scan(Family::kEvents, ProfileKey(a), scan,
+                                    [&](absl::string_view, Record) { return ++scanned, true; });
+      // 20 acknowledged records, and the one written after the recovery once it is.
+      if (!many.ok() || !s.ok() || scanned < 20 || scanned > 21) {
+        if (failures.fetch_add(1) == 0) {
+          absl::MutexLock lock(&first_failure_mu);
+          first_failure = absl::StrCat(many.status().ToString(), " / ", s.ToString(), " / ",
+                                       scanned, " scanned");
+        }
+      }
+      reads.fetch_add(1);
+    }
+  };
+  std::thread r0(reader, 0), r1(reader, 1);
+  fs_->SetIoError(true);
+  EXPECT_THAT(TryPut(Family::kEvents, ProfileRecordKey(a, 50, 0), "refused"),
+              StatusIs(absl::StatusCode::kUnavailable));
+  absl::SleepFor(absl::Milliseconds(200));
+  fs_->SetIoError(false);
+  EXPECT_LT(PutUntilAccepted(Family::kEvents, ProfileRecordKey(a, 51, 0), "new"),
+            kRecoveryDeadline);
+  absl::SleepFor(absl::Milliseconds(100));
+  done.store(true);
+  r0.join();
+  r1.join();
+  EXPECT_GT(reads.load(), 0);
+  absl::MutexLock lock(&first_failure_mu);
+  EXPECT_EQ(failures.load(), 0) << "of " << reads.load() << " reads; first: " << first_failure;
+  CDP_ASSERT_OK_AND_ASSIGN(StoreStats stats, store_->Stats());
+  EXPECT_EQ(stats.reopens, 1u);
 }
 
 TEST_F(StoreRecoveryTest, FullDiskIsLeftToRocksDbAndStartsNoReopen) {
