@@ -213,6 +213,9 @@ absl::Status ResolveLimits(const pb::Limits& in, size_t max_batch_bytes, ServerL
                               "limits.recv_timeout_ms", &out->recv_timeout_ms));
   CDP_RETURN_IF_ERROR(InRange(in.has_send_timeout_ms(), in.send_timeout_ms(), 1, 3600000,
                               "limits.send_timeout_ms", &out->send_timeout_ms));
+  // At least 100 ms: a shorter deadline would drop ordinary frames split across packets.
+  CDP_RETURN_IF_ERROR(InRange(in.has_frame_timeout_ms(), in.frame_timeout_ms(), 100, 3600000,
+                              "limits.frame_timeout_ms", &out->frame_timeout_ms));
   CDP_RETURN_IF_ERROR(InRange(in.has_max_connections(), in.max_connections(), 1, 4096,
                               "limits.max_connections", &out->max_connections));
   CDP_RETURN_IF_ERROR(InRange(in.has_max_inflight_writes(), in.max_inflight_writes(), 1, 4096,

@@ -76,6 +76,9 @@ struct ServerLimits {
   // Socket receive and send timeouts, ms, at most one hour. Default 30 s each.
   int recv_timeout_ms = 30000;
   int send_timeout_ms = 30000;
+  // Longest time to receive one frame (or a TLS handshake) once its first byte arrived, ms,
+  // 100..3600000. Default 10 s.
+  int frame_timeout_ms = 10000;
   // Concurrent connections, at most 4096. Default 64.
   int max_connections = 64;
   // Calls executing at once, by kind. Defaults 4 writes, 64 reads.

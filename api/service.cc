@@ -144,6 +144,8 @@ std::vector<std::pair<std::string, int64_t>> ServiceCore::Gauges() {
     }
     gauges.emplace_back("store_live_sst_bytes", static_cast<int64_t>(stats->live_sst_bytes));
     gauges.emplace_back("store_memtable_bytes", static_cast<int64_t>(stats->memtable_bytes));
+    gauges.emplace_back("store_recovering", stats->recovering ? 1 : 0);
+    gauges.emplace_back("store_reopens", static_cast<int64_t>(stats->reopens));
   }
   return gauges;
 }

@@ -32,8 +32,6 @@ namespace {
 
 // The first allocation for a frame; it doubles as bytes arrive.
 constexpr uint32_t kInitialFrameChunk = 64 << 10;
-// Longest time to receive one frame once its first byte arrived.
-constexpr absl::Duration kFrameTimeout = absl::Seconds(10);
 
 // Legal access to TSSLSocket's protected SSL handle and handshake: a pointer to member formed through a class
 // derived from it (never instantiated).
@@ -243,7 +241,8 @@ GuardedFramedTransportFactory::GuardedFramedTransportFactory(const ServerLimits&
 std::shared_ptr<TTransport> GuardedFramedTransportFactory::getTransport(
     std::shared_ptr<TTransport> trans) {
   return std::make_shared<GuardedFramedTransport>(
-      std::move(trans), config_, static_cast<uint32_t>(limits_.max_frame_bytes), kFrameTimeout,
+      std::move(trans), config_, static_cast<uint32_t>(limits_.max_frame_bytes),
+      absl::Milliseconds(limits_.frame_timeout_ms),
       limits_.recv_timeout_ms, watchdog_);
 }
 

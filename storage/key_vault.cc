@@ -10,6 +10,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 #include "storage/errors.h"
+#include "storage/reopenable_db.h"
 #include "storage/rocksdb_util.h"
 #include "storage/storage.pb.h"
 
@@ -23,15 +24,9 @@ std::string WrapAad(const ProfileId& profile, uint32_t kek_version) {
   return absl::StrCat("cdp-dek v1|", profile.bytes(), "|", kek_version);
 }
 
-rocksdb::WriteOptions SyncedWrite() {
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return options;
-}
-
 }  // namespace
 
-KeyVault::KeyVault(const KeyVaultOptions& options, std::unique_ptr<rocksdb::DB> db,
+KeyVault::KeyVault(const KeyVaultOptions& options, std::unique_ptr<ReopenableDb> db,
                    KeyMaterial keys)
     : options_(options),
       clock_(options.clock ? options.clock : &SystemClock::Default()),
@@ -39,25 +34,45 @@ KeyVault::KeyVault(const KeyVaultOptions& options, std::unique_ptr<rocksdb::DB> 
       cache_(options.cache_capacity),
       keys_(std::move(keys)) {}
 
-KeyVault::~KeyVault() {
-  if (db_) db_->Close().PermitUncheckedError();
+KeyVault::~KeyVault() = default;
+
+bool KeyVault::recovering() const { return db_->recovering(); }
+uint64_t KeyVault::reopens() const { return db_->reopens(); }
+
+absl::Status KeyVault::SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view context) {
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return db_->Write(options, batch, context);
+}
+
+absl::Status KeyVault::FlushAndCompact(const rocksdb::Slice* begin, const rocksdb::Slice* end) {
+  CDP_ASSIGN_OR_RETURN(std::shared_ptr<const DbInstance> db, db_->Writable());
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  rocksdb::Status s = db->db()->Flush(flush);
+  if (s.ok()) {
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    s = db->db()->CompactRange(compact, begin, end);
+  }
+  db_->ReportError(*db, s);
+  return ToAbsl(s, "cannot flush and compact key vault");
 }
 
 absl::StatusOr<std::unique_ptr<KeyVault>> KeyVault::Open(const KeyVaultOptions& options,
                                                          KeyMaterial keys, std::string store_id) {
   if (options.path.empty()) return absl::InvalidArgumentError("key vault path is empty");
   if (keys.keks.empty()) return absl::InvalidArgumentError("no key-encryption key");
-  rocksdb::Options db_options;
-  db_options.create_if_missing = true;
-  db_options.paranoid_checks = true;
-  db_options.write_buffer_size = 4 << 20;
-  db_options.max_background_jobs = 1;
-  db_options.keep_log_file_num = 2;
-  if (options.env) db_options.env = options.env;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, &raw);
-  std::unique_ptr<rocksdb::DB> db(raw);
-  CDP_RETURN_IF_ERROR(ToAbsl(s, absl::StrCat("cannot open key vault ", options.path)));
+  ReopenableDbOptions db_options{.path = options.path, .name = "key vault"};
+  db_options.db_options.create_if_missing = true;
+  db_options.db_options.paranoid_checks = true;
+  db_options.db_options.max_background_jobs = 1;
+  db_options.db_options.keep_log_file_num = 2;
+  if (options.env) db_options.db_options.env = options.env;
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = 4 << 20;
+  db_options.families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
+  CDP_ASSIGN_OR_RETURN(std::unique_ptr<ReopenableDb> db, ReopenableDb::Open(std::move(db_options)));
   std::unique_ptr<KeyVault> vault(new KeyVault(options, std::move(db), std::move(keys)));
   CDP_RETURN_IF_ERROR(vault->CheckAndRecordMeta(store_id));
   return vault;
@@ -65,7 +80,7 @@ absl::StatusOr<std::unique_ptr<KeyVault>> KeyVault::Open(const KeyVaultOptions& 
 
 absl::Status KeyVault::CheckAndRecordMeta(const std::string& store_id) {
   std::string stored;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kMetaKey, &stored);
+  rocksdb::Status s = db_->Current()->db()->Get(rocksdb::ReadOptions(), kMetaKey, &stored);
   pb::VaultMeta meta;
   if (s.ok()) {
     if (!meta.ParseFromString(stored)) return absl::DataLossError("key vault meta is corrupt");
@@ -103,8 +118,9 @@ absl::Status KeyVault::CheckAndRecordMeta(const std::string& store_id) {
     changed = true;
   }
   if (!changed) return absl::OkStatus();
-  return ToAbsl(db_->Put(SyncedWrite(), kMetaKey, meta.SerializeAsString()),
-                "cannot write key vault meta");
+  rocksdb::WriteBatch batch;
+  batch.Put(kMetaKey, meta.SerializeAsString()).PermitUncheckedError();
+  return SyncedWrite(&batch, "cannot write key vault meta");
 }
 
 DataKey KeyVault::NewKey() { return std::make_shared<const SecureBytes>(crypto::RandomKey()); }
@@ -161,7 +177,7 @@ absl::Status KeyVault::PutKeys(const std::vector<std::pair<ProfileId, DataKey>>&
     CDP_ASSIGN_OR_RETURN(std::string wrapped, Wrap(profile, *key));
     batch.Put(ToSlice(profile.bytes()), wrapped);
   }
-  CDP_RETURN_IF_ERROR(ToAbsl(db_->Write(SyncedWrite(), &batch), "cannot store data keys"));
+  CDP_RETURN_IF_ERROR(SyncedWrite(&batch, "cannot store data keys"));
   for (const auto& [profile, key] : keys) cache_.Put(profile, key);
   return absl::OkStatus();
 }
@@ -177,7 +193,8 @@ absl::StatusOr<DataKey> KeyVault::GetKey(const ProfileId& profile) {
       break;
   }
   std::string stored;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ToSlice(profile.bytes()), &stored);
+  rocksdb::Status s =
+      db_->Current()->db()->Get(rocksdb::ReadOptions(), ToSlice(profile.bytes()), &stored);
   if (s.IsNotFound()) return ShreddedError(profile);
   CDP_RETURN_IF_ERROR(ToAbsl(s, "cannot read data key"));
   CDP_ASSIGN_OR_RETURN(key, Unwrap(profile, stored));
@@ -191,29 +208,17 @@ absl::Status KeyVault::DestroyKeys(const std::vector<ProfileId>& profiles) {
   for (const ProfileId& profile : profiles) batch.Delete(ToSlice(profile.bytes()));
   // Tombstone first so no reader caches the key while the delete is in flight.
   for (const ProfileId& profile : profiles) cache_.MarkDestroyed(profile);
-  return ToAbsl(db_->Write(SyncedWrite(), &batch), "cannot destroy data keys");
+  return SyncedWrite(&batch, "cannot destroy data keys");
 }
 
-absl::Status KeyVault::Purge() {
-  rocksdb::FlushOptions flush;
-  flush.wait = true;
-  CDP_RETURN_IF_ERROR(ToAbsl(db_->Flush(flush), "cannot flush key vault"));
-  rocksdb::CompactRangeOptions compact;
-  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  return ToAbsl(db_->CompactRange(compact, nullptr, nullptr), "cannot compact key vault");
-}
+absl::Status KeyVault::Purge() { return FlushAndCompact(nullptr, nullptr); }
 
 absl::Status KeyVault::PurgeKeys(const std::vector<ProfileId>& profiles) {
-  rocksdb::FlushOptions flush;
-  flush.wait = true;
-  CDP_RETURN_IF_ERROR(ToAbsl(db_->Flush(flush), "cannot flush key vault"));
-  rocksdb::CompactRangeOptions compact;
-  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   for (const ProfileId& profile : profiles) {
     const std::string begin(profile.bytes().data(), profile.bytes().size());
     const std::string end = begin + std::string(1, '\0');
     rocksdb::Slice b(begin), e(end);
-    CDP_RETURN_IF_ERROR(ToAbsl(db_->CompactRange(compact, &b, &e), "cannot compact key vault"));
+    CDP_RETURN_IF_ERROR(FlushAndCompact(&b, &e));
   }
   return absl::OkStatus();
 }
@@ -234,14 +239,15 @@ absl::StatusOr<RotationReport> KeyVault::RotateKek(const std::string& key_file_p
     keys_ = std::move(next);
   }
   // Store ids are checked at open; re-recording picks up the new fingerprint.
+  const std::shared_ptr<const DbInstance> db = db_->Current();
   std::string stored;
-  CDP_RETURN_IF_ERROR(ToAbsl(db_->Get(rocksdb::ReadOptions(), kMetaKey, &stored),
+  CDP_RETURN_IF_ERROR(ToAbsl(db->db()->Get(rocksdb::ReadOptions(), kMetaKey, &stored),
                              "cannot read key vault meta"));
   pb::VaultMeta meta;
   if (!meta.ParseFromString(stored)) return absl::DataLossError("key vault meta is corrupt");
   CDP_RETURN_IF_ERROR(CheckAndRecordMeta(meta.store_id()));
 
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(db->db()->NewIterator(rocksdb::ReadOptions()));
   rocksdb::WriteBatch batch;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().size() != ProfileId::kSize) continue;  // the meta record
@@ -257,12 +263,12 @@ absl::StatusOr<RotationReport> KeyVault::RotateKek(const std::string& key_file_p
     batch.Put(it->key(), rewrapped);
     ++report.rewrapped;
     if (batch.Count() >= kRewrapBatch) {
-      CDP_RETURN_IF_ERROR(ToAbsl(db_->Write(SyncedWrite(), &batch), "cannot rewrap data keys"));
+      CDP_RETURN_IF_ERROR(SyncedWrite(&batch, "cannot rewrap data keys"));
       batch.Clear();
     }
   }
   CDP_RETURN_IF_ERROR(ToAbsl(it->status(), "cannot scan key vault"));
-  CDP_RETURN_IF_ERROR(ToAbsl(db_->Write(SyncedWrite(), &batch), "cannot rewrap data keys"));
+  CDP_RETURN_IF_ERROR(SyncedWrite(&batch, "cannot rewrap data keys"));
   LogInfo("storage", absl::StrCat("rotated key-encryption key to version ", report.new_version,
                                   ", rewrapped ", report.rewrapped, " data keys"));
   return report;
@@ -270,7 +276,8 @@ absl::StatusOr<RotationReport> KeyVault::RotateKek(const std::string& key_file_p
 
 absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>> KeyVault::CountByKekVersion() {
   std::map<uint32_t, uint64_t> counts;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  const std::shared_ptr<const DbInstance> db = db_->Current();
+  std::unique_ptr<rocksdb::Iterator> it(db->db()->NewIterator(rocksdb::ReadOptions()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().size() != ProfileId::kSize) continue;
     pb::WrappedDataKey wrapped;

@@ -7,6 +7,9 @@
 // too. Destroying a key is a synced delete followed (on Purge) by a flush and a forced compaction
 // so the wrapped key leaves the vault's files.
 //
+// Like the record database, the vault recovers in place from an I/O error RocksDB cannot clear
+// (reopenable_db.h): meanwhile its writes answer kUnavailable and its reads go on.
+//
 // Thread safety: all methods are safe for concurrent use. REQUIRES from callers: a profile's key
 // is not created and destroyed concurrently (the identity layer serializes writers per profile).
 
@@ -23,11 +26,14 @@
 #include "storage/key_file.h"
 
 namespace rocksdb {
-class DB;
 class Env;
+class Slice;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace cdp::storage {
+
+class ReopenableDb;
 
 struct KeyVaultOptions {
   std::string path;                    // directory of the vault's RocksDB; required
@@ -76,15 +82,22 @@ class KeyVault {
   // Number of data keys per KEK version (for operations and tests).
   absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>> CountByKekVersion();
 
+  // Whether the vault recovers from an I/O error now, and how often it was reopened.
+  bool recovering() const;
+  uint64_t reopens() const;
+
  private:
-  KeyVault(const KeyVaultOptions& options, std::unique_ptr<rocksdb::DB> db, KeyMaterial keys);
+  KeyVault(const KeyVaultOptions& options, std::unique_ptr<ReopenableDb> db, KeyMaterial keys);
   absl::Status CheckAndRecordMeta(const std::string& store_id);
+  absl::Status SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view context);
+  // Flushes the memtable and compacts [begin, end) (null = unbounded) to the bottom level.
+  absl::Status FlushAndCompact(const rocksdb::Slice* begin, const rocksdb::Slice* end);
   absl::StatusOr<std::string> Wrap(const ProfileId& profile, const SecureBytes& dek);
   absl::StatusOr<DataKey> Unwrap(const ProfileId& profile, absl::string_view stored);
 
   KeyVaultOptions options_;
   Clock* clock_;
-  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<ReopenableDb> db_;
   DataKeyCache cache_;
   absl::Mutex keys_mu_;
   KeyMaterial keys_ ABSL_GUARDED_BY(keys_mu_);

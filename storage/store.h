@@ -43,6 +43,8 @@ class Snapshot;
 
 namespace cdp::storage {
 
+class DbInstance;
+
 struct StoreOptions {
   // Directory holding db/, keyvault/ and (by default) the key file. Required.
   std::string data_dir;
@@ -109,7 +111,9 @@ class WriteBatch {
   std::vector<ProfileId> retired_keys_;
 };
 
-// A consistent point-in-time view for reads; released on destruction.
+// A consistent point-in-time view for reads; released on destruction. It keeps the database
+// instance it was taken from open, so holding one for long delays a reopen after an I/O error
+// (see Store::Write).
 class Snapshot {
  public:
   ~Snapshot();
@@ -118,8 +122,8 @@ class Snapshot {
 
  private:
   friend class Store;
-  Snapshot(Store* store, const rocksdb::Snapshot* snapshot) : store_(store), snapshot_(snapshot) {}
-  Store* store_;
+  explicit Snapshot(std::shared_ptr<const DbInstance> db);
+  std::shared_ptr<const DbInstance> db_;
   const rocksdb::Snapshot* snapshot_;
 };
 
@@ -134,6 +138,10 @@ struct StoreStats {
   uint64_t live_sst_bytes = 0;
   uint64_t memtable_bytes = 0;
   uint64_t block_cache_usage_bytes = 0;
+  // True while the record database or the key vault recovers from an I/O error (writes refused).
+  bool recovering = false;
+  // Times they were reopened after an I/O error since Open.
+  uint64_t reopens = 0;
 };
 
 class Store {
@@ -148,7 +156,11 @@ class Store {
 
   WriteBatch NewBatch() { return WriteBatch(this); }
   // Applies the batch atomically with a synced WAL write; on OK every write is durable. New data
-  // keys are stored first, destroyed ones are destroyed first. kResourceExhausted on a full disk.
+  // keys are stored first, destroyed ones are destroyed first. kResourceExhausted on a full disk
+  // (RocksDB resumes by itself once space is freed). An I/O error that RocksDB cannot clear
+  // (EIO in the WAL) fails the write with kUnavailable and starts a recovery in place: until the
+  // database has been reopened, writes (and compactions, checkpoints) answer kUnavailable at
+  // once while reads go on. No restart is needed.
   absl::Status Write(WriteBatch& batch);
 
   std::unique_ptr<Snapshot> GetSnapshot();
@@ -209,6 +221,8 @@ class Store {
   friend class Snapshot;
   struct Impl;
   Store(StoreOptions options, std::unique_ptr<Impl> impl);
+  // The database instance a read uses: the snapshot's, else the current one.
+  std::shared_ptr<const DbInstance> ReadInstance(const Snapshot* snapshot) const;
 
   absl::StatusOr<std::optional<Record>> OpenValue(Family family, absl::string_view key,
                                                   absl::string_view value, DataKey* cached_key,

@@ -1,31 +1,33 @@
 #pragma once
-// Internals of Store shared by store.cc and write_batch.cc. Not for use outside storage/.
+// Internals of Store shared by its .cc files. Not for use outside storage/.
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "rocksdb/cache.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "storage/family.h"
+#include "storage/reopenable_db.h"
 #include "storage/store.h"
 
 namespace cdp::storage {
 
 struct Store::Impl {
-  std::unique_ptr<rocksdb::DB> db;
-  rocksdb::ColumnFamilyHandle* meta_cf = nullptr;     // "default"
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // indexed by Family
   std::shared_ptr<rocksdb::Cache> block_cache;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters;
   std::string key_file;
-
-  rocksdb::ColumnFamilyHandle* cf(Family family) const {
-    return handles[static_cast<size_t>(family)];
-  }
-
-  ~Impl();
+  // Column families in descriptor order: "default" (store meta), then one per Family. Last
+  // member: its instances are closed before the filters they use go.
+  std::unique_ptr<ReopenableDb> db;
 };
+
+// The column family of `family` in an instance of the record database.
+inline rocksdb::ColumnFamilyHandle* FamilyHandle(const DbInstance& db, Family family) {
+  return db.handle(1 + static_cast<size_t>(family));
+}
+inline rocksdb::ColumnFamilyHandle* MetaHandle(const DbInstance& db) { return db.handle(0); }
 
 // The associated data of a sealed record: family (1) | key | envelope header (13).
 std::string SealAad(Family family, absl::string_view key, absl::string_view header);

@@ -12,6 +12,7 @@ absl::StatusOr<std::vector<std::optional<Record>>> Store::MultiGet(
     Family family, absl::Span<const std::string> keys, const Snapshot* snapshot) {
   std::vector<std::optional<Record>> results(keys.size());
   if (keys.empty()) return results;
+  const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
   rocksdb::ReadOptions read_options;
   if (snapshot) read_options.snapshot = snapshot->snapshot_;
   std::vector<rocksdb::Slice> slices;
@@ -19,8 +20,8 @@ absl::StatusOr<std::vector<std::optional<Record>>> Store::MultiGet(
   for (const std::string& key : keys) slices.push_back(ToSlice(key));
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  impl_->db->MultiGet(read_options, impl_->cf(family), keys.size(), slices.data(), values.data(),
-                      statuses.data());
+  db->db()->MultiGet(read_options, FamilyHandle(*db, family), keys.size(), slices.data(),
+                     values.data(), statuses.data());
   DataKey data_key;
   ProfileId profile;
   for (size_t i = 0; i < keys.size(); ++i) {

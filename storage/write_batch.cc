@@ -10,6 +10,9 @@
 
 namespace cdp::storage {
 
+// A rocksdb::WriteBatch records column family ids only, which every instance of the database
+// shares: the handles of whichever instance is current when an operation is added will do.
+
 WriteBatch::WriteBatch(Store* store)
     : store_(store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 WriteBatch::~WriteBatch() = default;
@@ -36,18 +39,21 @@ absl::Status WriteBatch::Put(Family family, absl::string_view key, const RecordM
     envelope::AppendHeader(envelope::Format::kPlain, meta, &stored);
     absl::StrAppend(&stored, value);
   }
-  batch_->Put(store_->impl_->cf(family), ToSlice(key), stored).PermitUncheckedError();
+  const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
+  batch_->Put(FamilyHandle(*db, family), ToSlice(key), stored).PermitUncheckedError();
   return absl::OkStatus();
 }
 
 void WriteBatch::Delete(Family family, absl::string_view key) {
-  batch_->Delete(store_->impl_->cf(family), ToSlice(key)).PermitUncheckedError();
+  const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
+  batch_->Delete(FamilyHandle(*db, family), ToSlice(key)).PermitUncheckedError();
 }
 
 void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
   std::string end = PrefixSuccessor(prefix);
   if (end.empty()) end.assign(prefix.size() + 1, '\xff');
-  batch_->DeleteRange(store_->impl_->cf(family), ToSlice(prefix), end).PermitUncheckedError();
+  const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
+  batch_->DeleteRange(FamilyHandle(*db, family), ToSlice(prefix), end).PermitUncheckedError();
 }
 
 absl::Status WriteBatch::CreateDataKey(const ProfileId& profile) {

@@ -292,5 +292,26 @@ TEST_F(E2eHostileTest, WholeHostileSequenceKeepsMemoryBounded) {
   EXPECT_LT(rss - baseline_rss_, kMaxGrowthBytes);
 }
 
+// limits.frame_timeout_ms bounds a frame that trickles in, each byte well within recv_timeout_ms:
+// with 1 s it is dropped after about a second, not after the default 10 s.
+TEST(E2eFrameTimeoutTest, FrameTricklingPastAShortFrameTimeoutIsDropped) {
+  CDP_ASSERT_OK_AND_ASSIGN(
+      auto server, ServerProcess::Start({.extra_config = "limits { recv_timeout_ms: 2000 "
+                                                          "frame_timeout_ms: 1000 }"}));
+  const std::string call = GetContextFrame(3);
+  CDP_ASSERT_OK_AND_ASSIGN(auto conn, RawConnection::Open(server->port()));
+  const absl::Time start = absl::Now();
+  bool closed = false;
+  // 200 ms a byte: the whole frame would take over 6 s.
+  for (size_t i = 0; i < call.size() && !closed; ++i) {
+    closed = !conn->Send(call.substr(i, 1)) || conn->WaitClosed(absl::Milliseconds(200));
+  }
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_TRUE(closed) << "the trickled frame was received whole";
+  EXPECT_GE(took, absl::Milliseconds(900));
+  EXPECT_LT(took, absl::Seconds(4)) << "dropped only after " << absl::FormatDuration(took);
+  EXPECT_THAT(server->Stop(), IsOk());
+}
+
 }  // namespace
 }  // namespace cdp::testing

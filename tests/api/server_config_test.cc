@@ -57,6 +57,7 @@ TEST(ServerConfigTest, EmptyTextGivesTheEmbeddedDefault) {
   EXPECT_EQ(config.limits.max_container_elements, 100000u);
   EXPECT_EQ(config.limits.recv_timeout_ms, 30000);
   EXPECT_EQ(config.limits.send_timeout_ms, 30000);
+  EXPECT_EQ(config.limits.frame_timeout_ms, 10000);
   EXPECT_EQ(config.limits.max_connections, 64);
   EXPECT_EQ(config.limits.max_inflight_writes, 4);
   EXPECT_EQ(config.limits.max_inflight_reads, 64);
@@ -158,6 +159,7 @@ TEST(ServerConfigTest, ResolvesEverySection) {
       max_container_elements: 500
       recv_timeout_ms: 1500
       send_timeout_ms: 2500
+      frame_timeout_ms: 4000
       max_connections: 8
       max_inflight_writes: 2
       max_inflight_reads: 6
@@ -241,6 +243,7 @@ TEST(ServerConfigTest, ResolvesEverySection) {
   EXPECT_EQ(config.limits.max_container_elements, 500u);
   EXPECT_EQ(config.limits.recv_timeout_ms, 1500);
   EXPECT_EQ(config.limits.send_timeout_ms, 2500);
+  EXPECT_EQ(config.limits.frame_timeout_ms, 4000);
   EXPECT_EQ(config.limits.max_connections, 8);
   EXPECT_EQ(config.limits.max_inflight_writes, 2);
   EXPECT_EQ(config.limits.max_inflight_reads, 6);

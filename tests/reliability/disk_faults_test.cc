@@ -11,7 +11,6 @@
 #include <thrift/transport/TSocket.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <set>
@@ -150,14 +149,9 @@ TEST_P(DiskFaultsTest, RefusesWritesKeepsServingReadsAndRecoversWhenTheFaultClea
   EXPECT_EQ(StoredMessageIds(), before);
 
   SetFault(false);
-  if (GetParam() == Fault::kIoError && std::getenv("CDP_RUN_KNOWN_FAILURES") == nullptr) {
-    // Known bug: RocksDB (paranoid_checks) makes an EIO in the WAL write a fatal background
-    // error that DB::Resume() cannot clear; the store refuses writes until restart.
-    GTEST_SKIP() << "known bug: no recovery from an injected EIO without a restart "
-                    "(CDP_RUN_KNOWN_FAILURES=1 runs it)";
-  }
-  // Writes work again without a restart, at once or after RocksDB's own recovery (it polls a
-  // full disk every few seconds); meanwhile the refusal stays UNAVAILABLE. The batch refused
+  // Writes work again without a restart: after RocksDB's own recovery from a full disk (it polls
+  // free space every few seconds), or after the store reopened its databases in place following
+  // an EIO (storage/reopenable_db.h); meanwhile the refusal stays UNAVAILABLE. The batch refused
   // during the fault is retried, as a client would: it was not stored, so it is accepted, not a
   // duplicate.
   const absl::Time cleared = absl::Now();

@@ -1,0 +1,111 @@
+#pragma once
+// ReopenableDb: a RocksDB database that recovers in place from an I/O error that RocksDB itself
+// cannot clear. Internal to storage/ (used by Store and KeyVault).
+//
+// Under paranoid_checks an EIO in the WAL write becomes a background error that DB::Resume()
+// cannot clear: the DB refuses writes until it is closed and opened again. ReopenableDb owns the
+// open database behind an atomically swappable shared pointer. When a write fails that way it
+// switches to recovering: writes answer kUnavailable at once, reads go on (from the broken
+// database, then from a read-only instance), and a background thread probes the directory with
+// a write + fsync + delete of a small file, backing off from 50 ms to 1 s. Once the probe
+// succeeds it waits until nobody uses the broken instance (in-flight calls, snapshots), closes
+// it, opens the database read-write again (same options and column families; the WAL replays
+// every acknowledged, synced write) and swaps it in. A full disk (NoSpace) is left to RocksDB,
+// which recovers from it by itself.
+//
+// Thread safety: all methods are safe for concurrent use. A DbInstance is immutable; holding its
+// shared pointer keeps that database open (a long holder delays a reopen).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+
+namespace cdp::storage {
+
+// One opened incarnation of the database and its column family handles.
+class DbInstance {
+ public:
+  ~DbInstance();
+  DbInstance(const DbInstance&) = delete;
+  DbInstance& operator=(const DbInstance&) = delete;
+
+  rocksdb::DB* db() const { return db_.get(); }
+  // The handle of the i-th descriptor given to ReopenableDb::Open (0 = "default").
+  rocksdb::ColumnFamilyHandle* handle(size_t i) const { return handles_[i]; }
+  bool read_only() const { return read_only_; }
+
+ private:
+  friend class ReopenableDb;
+  DbInstance(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+             bool read_only);
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // [0] is the DB's own default handle
+  bool read_only_;
+};
+
+struct ReopenableDbOptions {
+  std::string path;  // the database directory; required
+  rocksdb::DBOptions db_options;
+  // Every column family of the database, "default" first.
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  // Named in log lines and errors ("database", "key vault").
+  std::string name = "database";
+  // Backoff between probes: starts at `initial_backoff`, doubles up to `max_backoff`.
+  std::chrono::milliseconds initial_backoff{50};
+  std::chrono::milliseconds max_backoff{1000};
+};
+
+class ReopenableDb {
+ public:
+  // Opens the database read-write. Errors are those of rocksdb::DB::Open, converted by ToAbsl.
+  static absl::StatusOr<std::unique_ptr<ReopenableDb>> Open(ReopenableDbOptions options);
+  // Stops the recovery thread and closes the database (callers have released every instance).
+  ~ReopenableDb();
+
+  // The current instance, for one operation or one snapshot. Never null.
+  std::shared_ptr<const DbInstance> Current() const { return current_.load(); }
+
+  // The current instance when it accepts writes; kUnavailable while recovering.
+  absl::StatusOr<std::shared_ptr<const DbInstance>> Writable() const;
+
+  // Writes the batch. kUnavailable while recovering; when the write fails with an I/O error
+  // that the database cannot clear, starts recovery and returns the write's error (kUnavailable).
+  absl::Status Write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch,
+                     absl::string_view context);
+
+  // Reports a failed operation's status (e.g. of a Flush): starts recovery when needed.
+  void ReportError(const DbInstance& instance, const rocksdb::Status& status);
+
+  bool recovering() const { return recovering_.load(); }
+  // Times the database was reopened read-write after an I/O error.
+  uint64_t reopens() const { return reopens_.load(); }
+
+ private:
+  ReopenableDb(ReopenableDbOptions options, std::shared_ptr<const DbInstance> instance);
+  absl::StatusOr<std::shared_ptr<const DbInstance>> OpenInstance(bool read_only) const;
+  absl::Status Probe() const;
+  void Recover();
+  // Sleeps up to `d`; false when the destructor asked the thread to stop.
+  bool SleepUnlessStopping(std::chrono::milliseconds d);
+
+  const ReopenableDbOptions options_;
+  std::atomic<std::shared_ptr<const DbInstance>> current_;
+  std::atomic<bool> recovering_{false};
+  std::atomic<uint64_t> reopens_{0};
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread recovery_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cdp::storage

@@ -1,0 +1,162 @@
+// Store::Open: options, key file, record database, store meta and key vault.
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
+#include "rocksdb/table.h"
+#include "storage/key_codec.h"
+#include "storage/retention_filter.h"
+#include "storage/rocksdb_util.h"
+#include "storage/storage.pb.h"
+#include "storage/store.h"
+#include "storage/store_impl.h"
+
+namespace cdp::storage {
+namespace {
+
+constexpr char kMetaKey[] = "meta";
+constexpr uint32_t kFormatVersion = 1;
+
+rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& options,
+                                           const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = options.write_buffer_bytes;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  if (IsProfilePrefixed(family)) {
+    cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(ProfileId::kSize));
+    cf.memtable_prefix_bloom_size_ratio = 0.02;
+  }
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Sealed values are random bytes: compressing them only burns CPU.
+  if (IsSealed(family)) cf.compression = rocksdb::kNoCompression;
+  return cf;
+}
+
+// Ties the key file to the database: the index key fingerprint and a random store id. Returns
+// the store meta, recorded now when the database is new.
+absl::StatusOr<pb::StoreMeta> CheckStoreMeta(const DbInstance& db, const KeyMaterial& keys,
+                                             const std::string& key_file,
+                                             const std::string& db_path, Clock& clock) {
+  const std::string index_fingerprint = KeyFingerprint(keys.index_key);
+  std::string stored;
+  pb::StoreMeta meta;
+  rocksdb::Status s = db.db()->Get(rocksdb::ReadOptions(), MetaHandle(db), kMetaKey, &stored);
+  if (s.ok()) {
+    if (!meta.ParseFromString(stored)) return absl::DataLossError("store meta is corrupt");
+    if (meta.index_key_fingerprint() != index_fingerprint) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key file ", key_file, " does not match database ", db_path, ": index key differs"));
+    }
+    if (meta.format_version() > kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database format version ", meta.format_version(), " is newer than this build"));
+    }
+    return meta;
+  }
+  if (!s.IsNotFound()) return ToAbsl(s, "cannot read store meta");
+  meta.set_store_id(crypto::RandomBytes(16));
+  meta.set_index_key_fingerprint(index_fingerprint);
+  meta.set_format_version(kFormatVersion);
+  meta.set_created_micros(clock.NowMicros());
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  CDP_RETURN_IF_ERROR(ToAbsl(db.db()->Put(sync, MetaHandle(db), kMetaKey, meta.SerializeAsString()),
+                             "cannot write store meta"));
+  return meta;
+}
+
+}  // namespace
+
+absl::Status StoreOptions::Validate() const {
+  if (data_dir.empty()) return absl::InvalidArgumentError("storage.data_dir: must not be empty");
+  if (block_cache_bytes < (size_t{1} << 20)) {
+    return absl::InvalidArgumentError("storage.block_cache_bytes: must be at least 1 MiB");
+  }
+  if (write_buffer_bytes < (size_t{1} << 20)) {
+    return absl::InvalidArgumentError("storage.write_buffer_bytes: must be at least 1 MiB");
+  }
+  if (data_key_cache_capacity < 16) {
+    return absl::InvalidArgumentError("storage.data_key_cache_capacity: must be at least 16");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  CDP_RETURN_IF_ERROR(options.Validate());
+  const std::string db_path = options.data_dir + "/db";
+  const std::string vault_path = options.data_dir + "/keyvault";
+  const std::string key_file =
+      options.key_file.empty() ? options.data_dir + "/keys" : options.key_file;
+  rocksdb::Env* env = options.env ? options.env : rocksdb::Env::Default();
+  Clock& clock = options.clock ? *options.clock : SystemClock::Default();
+  const bool db_exists = env->FileExists(db_path + "/CURRENT").ok();
+
+  // Keys first: never create a fresh key file for a database written under another one.
+  absl::StatusOr<KeyMaterial> keys = KeyFile::Load(key_file);
+  if (absl::IsNotFound(keys.status())) {
+    if (db_exists) {
+      return absl::NotFoundError(absl::StrCat("key file ", key_file, " is missing but database ",
+                                              db_path, " exists; restore the key file"));
+    }
+    if (!options.create_if_missing) {
+      return absl::NotFoundError(absl::StrCat("no store at ", options.data_dir));
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    std::filesystem::create_directories(std::filesystem::path(key_file).parent_path(), ec);
+    keys = KeyFile::Create(key_file);
+    if (keys.ok()) LogInfo("storage", absl::StrCat("created key file ", key_file));
+  }
+  CDP_RETURN_IF_ERROR(keys.status());
+  if (!db_exists && !options.create_if_missing) {
+    return absl::NotFoundError(absl::StrCat("no database at ", db_path));
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->key_file = key_file;
+  impl->block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  ReopenableDbOptions db_options{.path = db_path};
+  db_options.db_options.create_if_missing = options.create_if_missing;
+  db_options.db_options.create_missing_column_families = true;
+  db_options.db_options.paranoid_checks = true;
+  db_options.db_options.max_background_jobs = 2;
+  db_options.db_options.bytes_per_sync = 1 << 20;
+  db_options.db_options.keep_log_file_num = 5;
+  db_options.db_options.env = env;
+  db_options.families.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                                   rocksdb::ColumnFamilyOptions());
+  for (Family family : kAllFamilies) {
+    rocksdb::ColumnFamilyOptions cf = FamilyOptions(family, options, impl->block_cache);
+    if (options.retention) {
+      impl->filters.push_back(std::make_unique<RetentionFilter>(family, options.retention, &clock));
+      cf.compaction_filter = impl->filters.back().get();
+    }
+    db_options.families.emplace_back(std::string(FamilyName(family)), cf);
+  }
+  CDP_ASSIGN_OR_RETURN(impl->db, ReopenableDb::Open(std::move(db_options)));
+  CDP_ASSIGN_OR_RETURN(pb::StoreMeta meta,
+                       CheckStoreMeta(*impl->db->Current(), *keys, key_file, db_path, clock));
+
+  SecureBytes index_key = keys->index_key.Clone();
+  KeyVaultOptions vault_options{.path = vault_path,
+                                .cache_capacity = options.data_key_cache_capacity,
+                                .env = options.env,
+                                .clock = options.clock};
+  CDP_ASSIGN_OR_RETURN(auto vault,
+                       KeyVault::Open(vault_options, *std::move(keys), meta.store_id()));
+
+  std::unique_ptr<Store> store(new Store(options, std::move(impl)));
+  store->blind_index_ = std::make_unique<BlindIndex>(std::move(index_key));
+  store->vault_ = std::move(vault);
+  return store;
+}
+
+}  // namespace cdp::storage
