@@ -1,11 +1,13 @@
 // SubjectRights: erase, unsuppress, the inactive-profile sweep and erasure recovery.
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "identity/event_envelope.h"
 #include "rights/rights.pb.h"
 #include "rights/subject_rights.h"
 #include "storage/key_codec.h"
@@ -40,6 +42,41 @@ absl::StatusOr<std::optional<pb::SuppressionEntry>> ReadSuppression(storage::Sto
     return absl::DataLossError("suppression entry is not a valid record");
   }
   return entry;
+}
+
+// Adds to `record` the dedup keys of the profile's events and returns how many events it holds
+// (expired ones not yet compacted away included: they are deleted too). Reads keys only, opening
+// no event: each event key ends with the first 8 bytes of its message id's blind-index hash, and
+// the event's dedup key is that whole hash. The dedup entries starting with those bytes are the
+// profile's; another message id sharing the first 64 bits (about one chance in 2^64 per pair)
+// would lose its dedup entry too, so a replay of it would be stored once more.
+absl::StatusOr<uint64_t> CollectDedupKeys(storage::Store* store, const ProfileId& profile,
+                                          pb::ErasureRecord* record) {
+  std::vector<std::string> hash_prefixes;
+  absl::Status key_status;
+  CDP_RETURN_IF_ERROR(store->ScanKeysWithPrefixes(
+      Family::kEvents, {storage::ProfileKey(profile)}, nullptr, [&](absl::string_view key) {
+        absl::StatusOr<absl::string_view> prefix =
+            identity::IdentityGraph::MessageIdHashPrefix(key);
+        if (!prefix.ok()) {
+          key_status = absl::DataLossError(
+              absl::StrCat("events of profile ", profile.ToHex(), " hold a malformed key"));
+          return false;
+        }
+        hash_prefixes.emplace_back(*prefix);
+        return true;
+      }));
+  CDP_RETURN_IF_ERROR(key_status);
+  const uint64_t events = hash_prefixes.size();
+  std::sort(hash_prefixes.begin(), hash_prefixes.end());
+  hash_prefixes.erase(std::unique(hash_prefixes.begin(), hash_prefixes.end()),
+                      hash_prefixes.end());
+  CDP_RETURN_IF_ERROR(store->ScanKeysWithPrefixes(
+      Family::kDedup, hash_prefixes, nullptr, [&](absl::string_view key) {
+        record->add_dedup_keys(std::string(key));
+        return true;
+      }));
+  return events;
 }
 
 // Steps 2 and 3 of an erasure (see the header); idempotent, so recovery can repeat them.
@@ -230,21 +267,8 @@ absl::StatusOr<ErasureReceipt> SubjectRights::EraseLocked(const ProfileId& profi
     record.add_identifier_hashes(IdentifierKey(store_, id));
   }
   for (const ProfileId& merged : person->merged_from) record.add_merged_from(Bytes(merged));
-  absl::Status decode_status;
-  CDP_RETURN_IF_ERROR(store_->Scan(
-      Family::kEvents, storage::ProfileKey(current), {},
-      [&](absl::string_view, storage::Record stored) {
-        absl::StatusOr<identity::StoredEvent> event = identity::DecodeEvent(stored.value);
-        if (!event.ok()) {
-          decode_status = event.status();
-          return false;
-        }
-        record.add_dedup_keys(storage::DigestKey(
-            store_->blind_index().Hash("message_id", event->message_id)));
-        record.set_events(record.events() + 1);
-        return true;
-      }));
-  CDP_RETURN_IF_ERROR(decode_status);
+  CDP_ASSIGN_OR_RETURN(uint64_t events, CollectDedupKeys(store_, current, &record));
+  record.set_events(events);
   auto count = [&](Family family) -> absl::StatusOr<uint64_t> {
     uint64_t n = 0;
     CDP_RETURN_IF_ERROR(store_->ScanMeta(family, storage::ProfileKey(current), {},

@@ -2,7 +2,6 @@
 
 #include <filesystem>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/logging.h"
@@ -12,7 +11,6 @@
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
-#include "storage/errors.h"
 #include "storage/key_codec.h"
 #include "storage/retention_filter.h"
 #include "storage/rocksdb_util.h"
@@ -24,8 +22,6 @@ namespace {
 
 constexpr char kMetaKey[] = "meta";
 constexpr uint32_t kFormatVersion = 1;
-// Longer than any suffix after a profile id, so "prefix + padding" sorts after all its keys.
-constexpr size_t kReverseSeekPadding = 64;
 
 rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& options,
                                            const std::shared_ptr<rocksdb::Cache>& cache) {
@@ -46,6 +42,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
 }
 
 }  // namespace
+
+std::string MetaRecordKey(absl::string_view name) { return absl::StrCat("record/", name); }
 
 std::string SealAad(Family family, absl::string_view key, absl::string_view header) {
   std::string aad;
@@ -187,6 +185,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
                        KeyVault::Open(vault_options, *std::move(keys), meta.store_id()));
 
   std::unique_ptr<Store> store(new Store(options, std::move(impl)));
+  store->derivation_key_ = index_key.Clone();
   store->blind_index_ = std::make_unique<BlindIndex>(std::move(index_key));
   store->vault_ = std::move(vault);
   return store;
@@ -218,138 +217,6 @@ Snapshot::~Snapshot() { store_->impl_->db->ReleaseSnapshot(snapshot_); }
 
 std::unique_ptr<Snapshot> Store::GetSnapshot() {
   return std::unique_ptr<Snapshot>(new Snapshot(this, impl_->db->GetSnapshot()));
-}
-
-absl::StatusOr<std::optional<Record>> Store::OpenValue(Family family, absl::string_view key,
-                                                       absl::string_view value,
-                                                       DataKey* cached_key,
-                                                       ProfileId* cached_profile) {
-  CDP_ASSIGN_OR_RETURN(envelope::Parsed parsed, envelope::Parse(value));
-  const bool sealed = parsed.format == envelope::Format::kSealed;
-  if (sealed != IsSealed(family)) {
-    return absl::DataLossError(absl::StrCat("record in ", FamilyName(family), " is ",
-                                            sealed ? "sealed" : "not sealed", " unexpectedly"));
-  }
-  if (options_.retention &&
-      options_.retention->IsExpired(family, parsed.meta, clock_->NowMicros())) {
-    return std::nullopt;
-  }
-  Record record{.meta = parsed.meta, .value = {}};
-  if (!sealed) {
-    record.value.assign(parsed.body.data(), parsed.body.size());
-    return record;
-  }
-  CDP_ASSIGN_OR_RETURN(ProfileId profile, ParseProfilePrefix(key));
-  if (!*cached_key || *cached_profile != profile) {
-    CDP_ASSIGN_OR_RETURN(*cached_key, vault_->GetKey(profile));
-    *cached_profile = profile;
-  }
-  absl::Status s =
-      crypto::AesGcmOpen(**cached_key, SealAad(family, key, parsed.header), parsed.body,
-                         &record.value);
-  if (absl::IsDataLoss(s)) {
-    return absl::DataLossError(absl::StrCat(
-        "record in ", FamilyName(family), " of profile ", profile.ToHex(),
-        " does not authenticate under its data key: tampered with or moved from another key"));
-  }
-  CDP_RETURN_IF_ERROR(s);
-  return record;
-}
-
-absl::StatusOr<std::optional<Record>> Store::Get(Family family, absl::string_view key,
-                                                 const Snapshot* snapshot) {
-  rocksdb::ReadOptions read_options;
-  if (snapshot) read_options.snapshot = snapshot->snapshot_;
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = impl_->db->Get(read_options, impl_->cf(family), ToSlice(key), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  CDP_RETURN_IF_ERROR(ToAbsl(s, absl::StrCat("read from ", FamilyName(family), " failed")));
-  DataKey data_key;
-  ProfileId profile;
-  return OpenValue(family, key, ToView(value), &data_key, &profile);
-}
-
-namespace {
-
-// Sets up an iterator over the keys of `family` that start with `prefix`, positioned on the first
-// (or last, for reverse) of them; it owns the bounds the read options point at.
-struct PrefixIterator {
-  std::string lower, upper;
-  rocksdb::Slice lower_slice, upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it;
-};
-
-void StartPrefixIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, Family family,
-                                absl::string_view prefix, const ScanOptions& options,
-                                const rocksdb::Snapshot* snapshot, PrefixIterator* p) {
-  rocksdb::ReadOptions read_options;
-  read_options.snapshot = snapshot;
-  p->lower.assign(prefix.data(), prefix.size());
-  p->upper = PrefixSuccessor(prefix);
-  p->lower_slice = rocksdb::Slice(p->lower);
-  p->upper_slice = rocksdb::Slice(p->upper);
-  read_options.iterate_lower_bound = &p->lower_slice;
-  if (!p->upper.empty()) read_options.iterate_upper_bound = &p->upper_slice;
-  // The prefix bloom filter serves seeks (Seek, and SeekForPrev to a target with the same
-  // prefix) on a whole profile id; anything else must see the whole key space.
-  const bool prefix_mode = IsProfilePrefixed(family) && prefix.size() >= ProfileId::kSize;
-  read_options.total_order_seek = !prefix_mode;
-  read_options.prefix_same_as_start = prefix_mode;
-  p->it.reset(db->NewIterator(read_options, cf));
-  if (options.reverse) {
-    if (p->upper.empty()) {
-      p->it->SeekToLast();
-    } else {
-      std::string target = p->lower;
-      target.append(kReverseSeekPadding, '\xff');
-      p->it->SeekForPrev(target);
-    }
-  } else {
-    p->it->Seek(p->lower);
-  }
-}
-
-}  // namespace
-
-absl::Status Store::Scan(Family family, absl::string_view prefix, const ScanOptions& options,
-                         absl::FunctionRef<bool(absl::string_view key, Record record)> visit) {
-  PrefixIterator p;
-  StartPrefixIterator(impl_->db.get(), impl_->cf(family), family, prefix, options,
-                      options.snapshot ? options.snapshot->snapshot_ : nullptr, &p);
-  rocksdb::Iterator* it = p.it.get();
-  DataKey data_key;
-  ProfileId profile;
-  size_t delivered = 0;
-  for (; it->Valid() && delivered < options.limit; options.reverse ? it->Prev() : it->Next()) {
-    absl::string_view key = ToView(it->key());
-    if (!absl::StartsWith(key, prefix)) break;
-    CDP_ASSIGN_OR_RETURN(std::optional<Record> record,
-                         OpenValue(family, key, ToView(it->value()), &data_key, &profile));
-    if (!record) continue;
-    ++delivered;
-    if (!visit(key, *std::move(record))) break;
-  }
-  return ToAbsl(it->status(), absl::StrCat("scan of ", FamilyName(family), " failed"));
-}
-
-absl::Status Store::ScanMeta(
-    Family family, absl::string_view prefix, const ScanOptions& options,
-    absl::FunctionRef<bool(absl::string_view key, const RecordMeta& meta)> visit) {
-  PrefixIterator p;
-  StartPrefixIterator(impl_->db.get(), impl_->cf(family), family, prefix, options,
-                      options.snapshot ? options.snapshot->snapshot_ : nullptr, &p);
-  rocksdb::Iterator* it = p.it.get();
-  const int64_t now = clock_->NowMicros();
-  size_t delivered = 0;
-  for (; it->Valid() && delivered < options.limit; options.reverse ? it->Prev() : it->Next()) {
-    absl::string_view key = ToView(it->key());
-    if (!absl::StartsWith(key, prefix)) break;
-    CDP_ASSIGN_OR_RETURN(envelope::Parsed parsed, envelope::Parse(ToView(it->value())));
-    if (options_.retention && options_.retention->IsExpired(family, parsed.meta, now)) continue;
-    ++delivered;
-    if (!visit(key, parsed.meta)) break;
-  }
-  return ToAbsl(it->status(), absl::StrCat("scan of ", FamilyName(family), " failed"));
 }
 
 absl::Status Store::Checkpoint(const std::string& dir) {
@@ -386,6 +253,10 @@ absl::Status Store::CompactAll() {
   CDP_RETURN_IF_ERROR(ToAbsl(impl_->db->Flush(rocksdb::FlushOptions(), impl_->meta_cf),
                              "flush failed"));
   return vault_->Purge();
+}
+
+SecureBytes Store::DeriveKey(absl::string_view purpose) const {
+  return crypto::HkdfSha256(derivation_key_, "cdp.store.derived-key.v1", purpose);
 }
 
 absl::StatusOr<RotationReport> Store::RotateKeys() { return vault_->RotateKek(impl_->key_file); }

@@ -50,6 +50,14 @@ void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
   batch_->DeleteRange(store_->impl_->cf(family), ToSlice(prefix), end).PermitUncheckedError();
 }
 
+void WriteBatch::PutMeta(absl::string_view name, absl::string_view value) {
+  batch_->Put(store_->impl_->meta_cf, MetaRecordKey(name), ToSlice(value)).PermitUncheckedError();
+}
+
+void WriteBatch::DeleteMeta(absl::string_view name) {
+  batch_->Delete(store_->impl_->meta_cf, MetaRecordKey(name)).PermitUncheckedError();
+}
+
 absl::Status WriteBatch::CreateDataKey(const ProfileId& profile) {
   auto [it, inserted] = new_keys_.try_emplace(profile, nullptr);
   if (!inserted) {
