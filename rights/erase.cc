@@ -1,6 +1,7 @@
 // SubjectRights: erase, unsuppress, the inactive-profile sweep and erasure recovery.
 
 #include <algorithm>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -79,11 +80,11 @@ absl::StatusOr<uint64_t> CollectDedupKeys(storage::Store* store, const ProfileId
   return events;
 }
 
-// Steps 2 and 3 of an erasure (see the header); idempotent, so recovery can repeat them.
-absl::Status Complete(storage::Store* store, consent::AuditLog* audit, pb::ErasureRecord record) {
-  CDP_ASSIGN_OR_RETURN(ProfileId profile, ProfileId::FromBytes(record.profile()));
+// Step 3 of an erasure (see the header): one batch deletes the records, suppresses the
+// identifiers, marks the erasure done and audits it.
+absl::Status DeleteRecords(storage::Store* store, consent::AuditLog* audit,
+                           pb::ErasureRecord record, const ProfileId& profile) {
   storage::WriteBatch batch = store->NewBatch();
-  batch.DestroyDataKey(profile);
   for (Family family : kProfileFamilies) {
     batch.DeletePrefix(family, storage::ProfileKey(profile));
   }
@@ -120,12 +121,24 @@ absl::Status Complete(storage::Store* store, consent::AuditLog* audit, pb::Erasu
                                                " events=", record.events())})
                           .status());
   absl::Status written = store->Write(batch);
-  if (!written.ok()) {
-    audit->Reload().IgnoreError();
-    return written;
-  }
-  // The wrapped data key leaves the vault's files now.
-  return store->key_vault().PurgeKeys({profile});
+  if (!written.ok()) audit->Reload().IgnoreError();
+  return written;
+}
+
+// Steps 2 and 3 of an erasure (see the header); idempotent, so recovery can repeat them.
+absl::Status Complete(storage::Store* store, consent::AuditLog* audit, pb::ErasureRecord record) {
+  CDP_ASSIGN_OR_RETURN(ProfileId profile, ProfileId::FromBytes(record.profile()));
+  // Step 2, crypto-shredding, durable before any record is touched: a crash in between leaves
+  // records nobody can read, never a readable person.
+  CDP_RETURN_IF_ERROR(store->key_vault().DestroyKeys({profile}));
+  // The wrapped key leaves the vault's files (a flush and a compaction of its range: mostly
+  // synced I/O of another database) on a second thread while step 3 deletes the records.
+  absl::Status purged;
+  std::thread purge([&] { purged = store->key_vault().PurgeKeys({profile}); });
+  absl::Status deleted = DeleteRecords(store, audit, std::move(record), profile);
+  purge.join();
+  CDP_RETURN_IF_ERROR(deleted);
+  return purged;
 }
 
 // The second layer: the person's deleted (sealed) records leave the record database's files.

@@ -1,6 +1,8 @@
 // Store reads: opening stored values, point reads, prefix scans (full, envelope-only and
 // keys-only) and the meta records of the default column family.
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
@@ -16,6 +18,8 @@ namespace {
 
 // Longer than any suffix after a profile id, so "prefix + padding" sorts after all its keys.
 constexpr size_t kReverseSeekPadding = 64;
+// ScanKeysWithPrefixes steps forward this many keys to reach the next prefix before it seeks.
+constexpr int kMaxStepsBeforeSeek = 16;
 
 }  // namespace
 
@@ -156,30 +160,45 @@ absl::Status Store::ScanKeysWithPrefixes(Family family, absl::Span<const std::st
                                          const Snapshot* snapshot,
                                          absl::FunctionRef<bool(absl::string_view key)> visit) {
   if (prefixes.empty()) return absl::OkStatus();
+  if (!std::is_sorted(prefixes.begin(), prefixes.end())) {
+    return absl::InvalidArgumentError("ScanKeysWithPrefixes: prefixes are not sorted");
+  }
   rocksdb::ReadOptions read_options;
   if (snapshot) read_options.snapshot = snapshot->snapshot_;
-  // One iterator for all prefixes, moving forward only; a prefix shorter than the extractor's
-  // (or in a family without one) needs the total order.
-  read_options.total_order_seek = true;
-  // The iterator still reads whole blocks, but nothing here parses or opens a value.
+  // Bounds around all prefixes, so the iterator never walks (deleted) keys past the last one.
+  const std::string upper = PrefixSuccessor(prefixes.back());
+  const rocksdb::Slice lower_slice = ToSlice(prefixes.front()), upper_slice = ToSlice(upper);
+  read_options.iterate_lower_bound = &lower_slice;
+  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
+  // The prefix bloom filter serves only when every prefix is within one profile.
+  const absl::string_view first = prefixes.front(), last = prefixes.back();
+  const bool one_profile = IsProfilePrefixed(family) && first.size() >= ProfileId::kSize &&
+                           last.size() >= ProfileId::kSize &&
+                           first.substr(0, ProfileId::kSize) == last.substr(0, ProfileId::kSize);
+  read_options.total_order_seek = !one_profile;
+  read_options.prefix_same_as_start = one_profile;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->cf(family)));
-  absl::string_view previous;
+  bool positioned = false;
   for (const std::string& prefix : prefixes) {
-    if (prefix < previous) {
-      return absl::InvalidArgumentError("ScanKeysWithPrefixes: prefixes are not sorted");
+    // Dense prefixes (a person's share of a small family) are reached by a few Next() calls,
+    // cheaper than a Seek each; sparse ones by a Seek.
+    for (int step = 0; positioned && it->Valid() && ToView(it->key()) < prefix; ++step) {
+      if (step == kMaxStepsBeforeSeek) {
+        positioned = false;
+        break;
+      }
+      it->Next();
     }
-    previous = prefix;
-    // A key at or past the prefix may already be under the iterator (sorted prefixes).
-    if (!it->Valid() || ToView(it->key()) < prefix) it->Seek(ToSlice(prefix));
+    if (!positioned) {
+      it->Seek(ToSlice(prefix));
+      positioned = true;
+    }
     for (; it->Valid(); it->Next()) {
       absl::string_view key = ToView(it->key());
       if (!absl::StartsWith(key, prefix)) break;
       if (!visit(key)) return ToAbsl(it->status(), "keys-only scan failed");
     }
-    if (!it->Valid()) {
-      CDP_RETURN_IF_ERROR(ToAbsl(it->status(), absl::StrCat("keys-only scan of ",
-                                                            FamilyName(family), " failed")));
-    }
+    if (!it->Valid()) break;  // past the last key (or failed)
   }
   return ToAbsl(it->status(), absl::StrCat("keys-only scan of ", FamilyName(family), " failed"));
 }
