@@ -361,10 +361,15 @@ struct VerifyAuditRequest {
 }
 
 struct VerifyAuditResponse {
-  1: bool ok,                         // the whole chain verifies
+  1: bool ok,                         // the whole chain verifies and ends where the signed head says
   2: i64 entries,                     // entries checked
-  3: optional i64 first_broken_seq,   // first entry that does not verify
+  3: optional i64 first_broken_seq,   // first entry that does not verify, or the first one missing
+                                      // at the end of the chain (newest entries deleted)
   4: optional string problem,         // what is wrong with it
+  5: optional i64 head_seq,           // the entry the signed audit head names (absent when there is
+                                      // no head or it does not authenticate)
+  6: optional string head_hash,       // that entry's hash (hex), with head_seq
+  7: list<string> notes,              // how the end of the chain compares with the signed head
 }
 
 struct RotateKeysRequest {

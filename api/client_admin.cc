@@ -43,12 +43,21 @@ int RunAuditVerify(const ClientOptions& options) {
     c.rpc().verifyAudit(response, request);
     if (options.json) {
       PrintJson(response);
-    } else if (response.ok) {
-      std::printf("Audit chain verified: %lld entries, no broken link\n",
-                  static_cast<long long>(response.entries));
     } else {
-      std::printf("Audit chain BROKEN at entry %lld: %s\n",
-                  static_cast<long long>(response.first_broken_seq), response.problem.c_str());
+      if (response.ok) {
+        std::printf("Audit chain verified: %lld entries, no broken link\n",
+                    static_cast<long long>(response.entries));
+      } else {
+        std::printf("Audit chain BROKEN at entry %lld: %s\n",
+                    static_cast<long long>(response.first_broken_seq), response.problem.c_str());
+      }
+      if (response.__isset.head_seq) {
+        std::printf("Signed head: entry %lld, hash %s\n",
+                    static_cast<long long>(response.head_seq), response.head_hash.c_str());
+      } else {
+        std::printf("Signed head: none that authenticates\n");
+      }
+      for (const std::string& note : response.notes) std::printf("  note: %s\n", note.c_str());
     }
     return response.ok ? 0 : 4;
   });

@@ -201,6 +201,11 @@ void ConnectionHandler::verifyAudit(t::VerifyAuditResponse& out,
           out.__set_first_broken_seq(static_cast<int64_t>(*report->first_broken));
           out.__set_problem(report->problem);
         }
+        if (report->head_seq.has_value()) {
+          out.__set_head_seq(static_cast<int64_t>(*report->head_seq));
+          out.__set_head_hash(absl::BytesToHexString(report->head_hash));
+        }
+        out.notes = report->notes;
         return absl::OkStatus();
       });
 }

@@ -226,6 +226,26 @@ Digest Sha256(absl::string_view data) {
   return digest;
 }
 
+SecureBytes HkdfSha256(const SecureBytes& ikm, absl::string_view salt, absl::string_view info,
+                       size_t size) {
+  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  if (kdf == nullptr) abort();
+  openssl::KdfCtxPtr ctx{EVP_KDF_CTX_new(kdf)};
+  if (!ctx) abort();
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                        const_cast<unsigned char*>(ikm.data()), ikm.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()),
+                                        salt.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()),
+                                        info.size()),
+      OSSL_PARAM_construct_end()};
+  SecureBytes out(size);
+  if (EVP_KDF_derive(ctx.get(), out.mutable_data(), out.size(), params) != 1) abort();
+  return out;
+}
+
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }

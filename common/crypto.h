@@ -57,6 +57,12 @@ class HmacSha256 {
 
 Digest Sha256(absl::string_view data);
 
+// HKDF-SHA256 (RFC 5869) of `ikm` with `salt` and `info`: a key of `size` bytes for one purpose
+// (`info`), independent of every other use of `ikm`. Aborts if OpenSSL fails (a broken build).
+// REQUIRES: ikm is not empty; size <= 255 * 32.
+SecureBytes HkdfSha256(const SecureBytes& ikm, absl::string_view salt, absl::string_view info,
+                       size_t size = kAes256KeySize);
+
 // Constant-time comparison (for tokens and MACs).
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 

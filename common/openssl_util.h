@@ -3,6 +3,7 @@
 // queue into an absl::Status.
 
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 
 #include <memory>
@@ -24,6 +25,9 @@ struct MacDeleter {
 struct MacCtxDeleter {
   void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
 };
+struct KdfCtxDeleter {
+  void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
+};
 struct MdDeleter {
   void operator()(EVP_MD* p) const { EVP_MD_free(p); }
 };
@@ -35,6 +39,7 @@ using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
 using CipherPtr = std::unique_ptr<EVP_CIPHER, CipherDeleter>;
 using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
 using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter>;
 using MdPtr = std::unique_ptr<EVP_MD, MdDeleter>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/big_endian.h"
 #include "common/crypto.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "consent/consent.pb.h"
 #include "consent/record_category.h"
@@ -166,10 +167,34 @@ absl::Status AuditLog::ReloadLocked() {
         return false;
       }));
   CDP_RETURN_IF_ERROR(decode_status);
-  // With no entry left (none written, or all expired) the chain starts afresh from seq 1.
+  // With no entry left (none written, or all expired) and no head, the chain starts afresh.
   last_seq_ = tail ? tail->seq : 0;
   last_hash_ = tail ? tail->hash : ZeroHash();
   last_time_micros_ = tail ? tail->time_micros : 0;
+
+  // A signed head ahead of the stored entries (they were deleted, or all expired): continue
+  // after it, so that deleted entries stay a gap Verify reports and never become the place where
+  // the next entry goes. Problems with the head are Verify's to report, not a reason to refuse
+  // the privileged writers that append here.
+  absl::StatusOr<std::optional<AuditHeadState>> head = head_.Read();
+  if (!head.ok()) {
+    if (!absl::IsDataLoss(head.status())) return head.status();
+    LogWarning("audit", absl::StrCat(head.status().message(),
+                                     "; continuing after the newest stored entry ", last_seq_));
+  } else if (!head->has_value()) {
+    if (tail) {
+      LogWarning("audit", absl::StrCat("audit log ends at entry ", last_seq_,
+                                       " but has no signed head: newer entries may have been "
+                                       "deleted; the next entry signs a head"));
+    }
+  } else if ((*head)->seq > last_seq_) {
+    last_seq_ = (*head)->seq;
+    last_hash_ = (*head)->hash;
+    last_time_micros_ = std::max(last_time_micros_, (*head)->time_micros);
+  } else if ((*head)->seq < last_seq_) {
+    LogWarning("audit", absl::StrCat("audit entries after ", (*head)->seq,
+                                     " are not covered by the signed head"));
+  }
   return absl::OkStatus();
 }
 
@@ -208,6 +233,7 @@ absl::StatusOr<AuditEntry> AuditLog::AppendLocked(storage::WriteBatch& batch, Au
   CDP_RETURN_IF_ERROR(batch.Put(Family::kAudit, storage::SequenceKey(entry.seq),
                                 {.category = kCategoryAudit, .time_micros = entry.time_micros},
                                 ToRecord(entry).SerializeAsString()));
+  head_.Put(batch, {.seq = entry.seq, .time_micros = entry.time_micros, .hash = entry.hash});
   last_seq_ = entry.seq;
   last_hash_ = entry.hash;
   last_time_micros_ = entry.time_micros;
@@ -289,6 +315,7 @@ absl::StatusOr<VerifyReport> AuditLog::Verify() {
   CDP_RETURN_IF_ERROR(key_status);
   if (scan_status.ok() || !absl::IsDataLoss(scan_status) || report.first_broken) {
     CDP_RETURN_IF_ERROR(scan_status);
+    CDP_RETURN_IF_ERROR(CheckHead(snapshot.get(), prev_seq, prev_hash, &report));
     return report;
   }
   // The store could not open the next record at all (its envelope is damaged): find which.
@@ -299,6 +326,84 @@ absl::StatusOr<VerifyReport> AuditLog::Verify() {
   report.first_broken = *unreadable;
   report.problem = "stored record cannot be read: its envelope is damaged (altered)";
   return report;
+}
+
+absl::Status AuditLog::CheckHead(const storage::Snapshot* snapshot,
+                                 std::optional<uint64_t> last_seq, const std::string& last_hash,
+                                 VerifyReport* report) {
+  const bool chain_ok = !report->first_broken.has_value();
+  auto note = [&](std::string text) { report->notes.push_back(std::move(text)); };
+  auto broken = [&](uint64_t seq, std::string problem) {
+    note(problem);
+    if (!chain_ok) return;
+    report->first_broken = seq;
+    report->problem = std::move(problem);
+  };
+  const uint64_t after_last = last_seq ? *last_seq + 1 : 1;
+  absl::StatusOr<std::optional<AuditHeadState>> head = head_.Read(snapshot);
+  if (!head.ok()) {
+    if (!absl::IsDataLoss(head.status())) return head.status();
+    broken(after_last, absl::StrCat(head.status().message(), ": the end of the chain cannot be ",
+                                    "vouched for (newest entries may have been deleted)"));
+    return absl::OkStatus();
+  }
+  if (!head->has_value()) {
+    if (last_seq) {
+      broken(after_last,
+             absl::StrCat("signed audit head is missing: entries after ", *last_seq,
+                          " may have been deleted (a log written before signed heads has none "
+                          "until its next entry)"));
+    } else {
+      note("no entries and no signed head: the log is empty");
+    }
+    return absl::OkStatus();
+  }
+  const AuditHeadState& signed_head = **head;
+  report->head_seq = signed_head.seq;
+  report->head_hash = signed_head.hash;
+  if (!chain_ok) {
+    note(absl::StrCat("signed head names entry ", signed_head.seq));
+    return absl::OkStatus();
+  }
+  if (last_seq && signed_head.seq == *last_seq) {
+    if (signed_head.hash != last_hash) {
+      broken(*last_seq, absl::StrCat("entry ", *last_seq,
+                                     " does not match the signed head (rewritten after it)"));
+    } else {
+      note(absl::StrCat("chain ends with entry ", *last_seq, ", as the signed head says"));
+    }
+    return absl::OkStatus();
+  }
+  if (last_seq && signed_head.seq < *last_seq) {
+    broken(signed_head.seq + 1,
+           absl::StrCat("entries ", signed_head.seq + 1, " to ", *last_seq,
+                        " are not covered by the signed head (added outside the audit log)"));
+    return absl::OkStatus();
+  }
+  // The head is ahead of the chain. Entry times never decrease, so when the head's own entry
+  // has expired, every entry has: an empty chain is then retention at work, not a deletion.
+  const auto& retention = store_->options().retention;
+  if (!last_seq && retention &&
+      retention->IsExpired(Family::kAudit,
+                           {.category = kCategoryAudit, .time_micros = signed_head.time_micros},
+                           clock_->NowMicros())) {
+    note(absl::StrCat("every entry up to ", signed_head.seq,
+                      " (the signed head) has expired under the audit retention period"));
+    return absl::OkStatus();
+  }
+  if (!last_seq) {
+    broken(signed_head.seq, absl::StrCat("no entry remains, but the signed head names entry ",
+                                         signed_head.seq, " (entries were deleted)"));
+  } else if (after_last == signed_head.seq) {
+    broken(after_last, absl::StrCat("entry ", after_last, " is missing at the end of the chain: "
+                                    "the signed head names it (the newest entry was deleted)"));
+  } else {
+    broken(after_last,
+           absl::StrCat("entries ", after_last, " to ", signed_head.seq,
+                        " are missing at the end of the chain: the signed head names entry ",
+                        signed_head.seq, " (the newest entries were deleted)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace cdp::consent

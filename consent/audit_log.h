@@ -10,6 +10,12 @@
 // stored hash or whose previous hash does not match. Entries live in the audit family under
 // their 64-bit sequence number (plain: no personal data, readable without keys).
 //
+// Head: each Append also writes, in the same batch, the signed audit head (consent/audit_head.h)
+// naming the new entry. Verify then checks that the chain ends with the entry the head names, so
+// deleting the newest entries (or the head) is reported as a broken chain. Open continues the
+// chain after the head when the head is ahead of the stored entries, so that an append after a
+// truncation does not paper over it: the missing entries stay a gap that Verify reports.
+//
 // Thread safety: safe for concurrent use. Append serializes on an internal mutex; an entry
 // appended through a WriteBatch is visible once the caller writes the batch, and the caller must
 // write it before the next Append (hold the store's profile_writer_mutex, as every privileged
@@ -24,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "consent/audit_head.h"
 #include "storage/store.h"
 
 namespace cdp::consent {
@@ -51,8 +58,12 @@ struct AuditQuery {
 
 struct VerifyReport {
   uint64_t entries = 0;                   // entries checked
-  std::optional<uint64_t> first_broken;   // seq of the first entry that does not verify
+  std::optional<uint64_t> first_broken;   // seq of the first entry that does not verify, or of
+                                          // the first one missing at the end of the chain
   std::string problem;                    // what is wrong with it
+  std::optional<uint64_t> head_seq;       // the entry the signed head names, when it authenticates
+  std::string head_hash;                  // that entry's hash (32 bytes), when it authenticates
+  std::vector<std::string> notes;         // how the chain's end compares with the signed head
   bool ok() const { return !first_broken.has_value(); }
 };
 
@@ -75,14 +86,19 @@ class AuditLog {
   absl::StatusOr<VerifyReport> Verify();
 
  private:
-  AuditLog(storage::Store* store, Clock* clock) : store_(store), clock_(clock) {}
+  AuditLog(storage::Store* store, Clock* clock) : store_(store), clock_(clock), head_(store) {}
 
   absl::StatusOr<AuditEntry> AppendLocked(storage::WriteBatch& batch, AuditEntry entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ReloadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Compares the end of a chain that verified (its last entry, if any) with the signed head as
+  // of `snapshot`, filling the head fields, notes and (when they disagree) the broken point.
+  absl::Status CheckHead(const storage::Snapshot* snapshot, std::optional<uint64_t> last_seq,
+                         const std::string& last_hash, VerifyReport* report);
 
   storage::Store* store_;
   Clock* clock_;
+  const AuditHead head_;
   absl::Mutex mu_;
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_hash_ ABSL_GUARDED_BY(mu_);

@@ -48,6 +48,14 @@ std::string IdentityGraph::EventKey(const ProfileId& profile, int64_t time_micro
                                    GetBigEndian64(crypto::AsStringView(message_id_hash)));
 }
 
+absl::StatusOr<absl::string_view> IdentityGraph::MessageIdHashPrefix(absl::string_view event_key) {
+  // EventKey stores the hash's first 8 bytes, big-endian, as the record key's sequence number.
+  if (event_key.size() != storage::kProfileRecordKeySize) {
+    return absl::InvalidArgumentError("not an event key: wrong size");
+  }
+  return event_key.substr(storage::kProfileRecordKeySize - sizeof(uint64_t));
+}
+
 absl::StatusOr<ProfileId> IdentityGraph::FollowRedirects(const ProfileId& profile,
                                                          const storage::Snapshot* snapshot) {
   ProfileId current = profile;

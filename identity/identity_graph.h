@@ -163,6 +163,11 @@ class IdentityGraph {
   // The same from the blind-index hash of ("message_id", message_id), for callers that have it.
   static std::string EventKey(const ProfileId& profile, int64_t time_micros,
                               const crypto::Digest& message_id_hash);
+  // The first bytes of the message id's blind-index hash that end an event key: also the first
+  // bytes of the event's dedup key (storage::DigestKey of that hash), so the dedup entries of a
+  // profile's events can be found from event keys alone, without opening the events.
+  // kInvalidArgument when `event_key` is not an event key.
+  static absl::StatusOr<absl::string_view> MessageIdHashPrefix(absl::string_view event_key);
 
  private:
   class Batch;  // the state of one Resolve call (identity_resolve.cc)

@@ -1,11 +1,14 @@
 // SubjectRights: erase, unsuppress, the inactive-profile sweep and erasure recovery.
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "identity/event_envelope.h"
 #include "rights/rights.pb.h"
 #include "rights/subject_rights.h"
 #include "storage/key_codec.h"
@@ -42,11 +45,46 @@ absl::StatusOr<std::optional<pb::SuppressionEntry>> ReadSuppression(storage::Sto
   return entry;
 }
 
-// Steps 2 and 3 of an erasure (see the header); idempotent, so recovery can repeat them.
-absl::Status Complete(storage::Store* store, consent::AuditLog* audit, pb::ErasureRecord record) {
-  CDP_ASSIGN_OR_RETURN(ProfileId profile, ProfileId::FromBytes(record.profile()));
+// Adds to `record` the dedup keys of the profile's events and returns how many events it holds
+// (expired ones not yet compacted away included: they are deleted too). Reads keys only, opening
+// no event: each event key ends with the first 8 bytes of its message id's blind-index hash, and
+// the event's dedup key is that whole hash. The dedup entries starting with those bytes are the
+// profile's; another message id sharing the first 64 bits (about one chance in 2^64 per pair)
+// would lose its dedup entry too, so a replay of it would be stored once more.
+absl::StatusOr<uint64_t> CollectDedupKeys(storage::Store* store, const ProfileId& profile,
+                                          pb::ErasureRecord* record) {
+  std::vector<std::string> hash_prefixes;
+  absl::Status key_status;
+  CDP_RETURN_IF_ERROR(store->ScanKeysWithPrefixes(
+      Family::kEvents, {storage::ProfileKey(profile)}, nullptr, [&](absl::string_view key) {
+        absl::StatusOr<absl::string_view> prefix =
+            identity::IdentityGraph::MessageIdHashPrefix(key);
+        if (!prefix.ok()) {
+          key_status = absl::DataLossError(
+              absl::StrCat("events of profile ", profile.ToHex(), " hold a malformed key"));
+          return false;
+        }
+        hash_prefixes.emplace_back(*prefix);
+        return true;
+      }));
+  CDP_RETURN_IF_ERROR(key_status);
+  const uint64_t events = hash_prefixes.size();
+  std::sort(hash_prefixes.begin(), hash_prefixes.end());
+  hash_prefixes.erase(std::unique(hash_prefixes.begin(), hash_prefixes.end()),
+                      hash_prefixes.end());
+  CDP_RETURN_IF_ERROR(store->ScanKeysWithPrefixes(
+      Family::kDedup, hash_prefixes, nullptr, [&](absl::string_view key) {
+        record->add_dedup_keys(std::string(key));
+        return true;
+      }));
+  return events;
+}
+
+// Step 3 of an erasure (see the header): one batch deletes the records, suppresses the
+// identifiers, marks the erasure done and audits it.
+absl::Status DeleteRecords(storage::Store* store, consent::AuditLog* audit,
+                           pb::ErasureRecord record, const ProfileId& profile) {
   storage::WriteBatch batch = store->NewBatch();
-  batch.DestroyDataKey(profile);
   for (Family family : kProfileFamilies) {
     batch.DeletePrefix(family, storage::ProfileKey(profile));
   }
@@ -83,12 +121,24 @@ absl::Status Complete(storage::Store* store, consent::AuditLog* audit, pb::Erasu
                                                " events=", record.events())})
                           .status());
   absl::Status written = store->Write(batch);
-  if (!written.ok()) {
-    audit->Reload().IgnoreError();
-    return written;
-  }
-  // The wrapped data key leaves the vault's files now.
-  return store->key_vault().PurgeKeys({profile});
+  if (!written.ok()) audit->Reload().IgnoreError();
+  return written;
+}
+
+// Steps 2 and 3 of an erasure (see the header); idempotent, so recovery can repeat them.
+absl::Status Complete(storage::Store* store, consent::AuditLog* audit, pb::ErasureRecord record) {
+  CDP_ASSIGN_OR_RETURN(ProfileId profile, ProfileId::FromBytes(record.profile()));
+  // Step 2, crypto-shredding, durable before any record is touched: a crash in between leaves
+  // records nobody can read, never a readable person.
+  CDP_RETURN_IF_ERROR(store->key_vault().DestroyKeys({profile}));
+  // The wrapped key leaves the vault's files (a flush and a compaction of its range: mostly
+  // synced I/O of another database) on a second thread while step 3 deletes the records.
+  absl::Status purged;
+  std::thread purge([&] { purged = store->key_vault().PurgeKeys({profile}); });
+  absl::Status deleted = DeleteRecords(store, audit, std::move(record), profile);
+  purge.join();
+  CDP_RETURN_IF_ERROR(deleted);
+  return purged;
 }
 
 // The second layer: the person's deleted (sealed) records leave the record database's files.
@@ -230,21 +280,8 @@ absl::StatusOr<ErasureReceipt> SubjectRights::EraseLocked(const ProfileId& profi
     record.add_identifier_hashes(IdentifierKey(store_, id));
   }
   for (const ProfileId& merged : person->merged_from) record.add_merged_from(Bytes(merged));
-  absl::Status decode_status;
-  CDP_RETURN_IF_ERROR(store_->Scan(
-      Family::kEvents, storage::ProfileKey(current), {},
-      [&](absl::string_view, storage::Record stored) {
-        absl::StatusOr<identity::StoredEvent> event = identity::DecodeEvent(stored.value);
-        if (!event.ok()) {
-          decode_status = event.status();
-          return false;
-        }
-        record.add_dedup_keys(storage::DigestKey(
-            store_->blind_index().Hash("message_id", event->message_id)));
-        record.set_events(record.events() + 1);
-        return true;
-      }));
-  CDP_RETURN_IF_ERROR(decode_status);
+  CDP_ASSIGN_OR_RETURN(uint64_t events, CollectDedupKeys(store_, current, &record));
+  record.set_events(events);
   auto count = [&](Family family) -> absl::StatusOr<uint64_t> {
     uint64_t n = 0;
     CDP_RETURN_IF_ERROR(store_->ScanMeta(family, storage::ProfileKey(current), {},

@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/profile_id.h"
+#include "common/secure_bytes.h"
 #include "storage/blind_index.h"
 #include "storage/family.h"
 #include "storage/key_vault.h"
@@ -87,6 +88,12 @@ class WriteBatch {
   void Delete(Family family, absl::string_view key);
   // Deletes every key that starts with `prefix`.
   void DeletePrefix(Family family, absl::string_view prefix);
+
+  // Writes (or deletes) the meta record `name`: a small plain value outside every family, for
+  // state of the store's users that is no personal data (the signed audit head). Meta records
+  // are not subject to retention and never sealed.
+  void PutMeta(absl::string_view name, absl::string_view value);
+  void DeleteMeta(absl::string_view name);
 
   // Creates a data key for a new profile. It is stored (synced) when the batch is written, before
   // the batch's records. kAlreadyExists when the batch already created one for the profile.
@@ -192,6 +199,25 @@ class Store {
   absl::Status ScanMeta(Family family, absl::string_view prefix, const ScanOptions& options,
                         absl::FunctionRef<bool(absl::string_view key, const RecordMeta& meta)> visit);
 
+  // Calls `visit` with each key of `family` that starts with one of `prefixes` (sorted, ascending),
+  // in key order, until it returns false. Reads keys only: no value is parsed or opened, so no
+  // data key is needed, and retention is not consulted (expired records not yet compacted away
+  // are delivered too). One iterator serves all prefixes. kInvalidArgument when `prefixes` are
+  // not sorted.
+  absl::Status ScanKeysWithPrefixes(Family family, absl::Span<const std::string> prefixes,
+                                    const Snapshot* snapshot,
+                                    absl::FunctionRef<bool(absl::string_view key)> visit);
+
+  // The meta record `name` (see WriteBatch::PutMeta) as of `snapshot` (null = latest); nullopt
+  // when absent.
+  absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view name,
+                                                     const Snapshot* snapshot = nullptr);
+
+  // A 256-bit key for `purpose`, derived with HKDF-SHA256 from the key file's index key (which,
+  // unlike the KEKs, never rotates): the same purpose gives the same key for as long as the key
+  // file is the store's. For MACs over non-personal state (the audit head); never stored.
+  SecureBytes DeriveKey(absl::string_view purpose) const;
+
   const BlindIndex& blind_index() const { return *blind_index_; }
   KeyVault& key_vault() { return *vault_; }
   const StoreOptions& options() const { return options_; }
@@ -234,6 +260,7 @@ class Store {
   Clock* clock_;
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<BlindIndex> blind_index_;
+  SecureBytes derivation_key_;  // the index key, input of DeriveKey
   std::unique_ptr<KeyVault> vault_;
   absl::Mutex profile_writer_mu_;
 };

@@ -29,6 +29,10 @@ inline rocksdb::ColumnFamilyHandle* FamilyHandle(const DbInstance& db, Family fa
 }
 inline rocksdb::ColumnFamilyHandle* MetaHandle(const DbInstance& db) { return db.handle(0); }
 
+// The key in the default column family of the meta record `name`: apart from the store's own
+// "meta" key, so that no caller can overwrite that.
+std::string MetaRecordKey(absl::string_view name);
+
 // The associated data of a sealed record: family (1) | key | envelope header (13).
 std::string SealAad(Family family, absl::string_view key, absl::string_view header);
 

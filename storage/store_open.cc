@@ -154,6 +154,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
                        KeyVault::Open(vault_options, *std::move(keys), meta.store_id()));
 
   std::unique_ptr<Store> store(new Store(options, std::move(impl)));
+  store->derivation_key_ = index_key.Clone();
   store->blind_index_ = std::make_unique<BlindIndex>(std::move(index_key));
   store->vault_ = std::move(vault);
   return store;

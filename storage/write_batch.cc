@@ -56,6 +56,16 @@ void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
   batch_->DeleteRange(FamilyHandle(*db, family), ToSlice(prefix), end).PermitUncheckedError();
 }
 
+void WriteBatch::PutMeta(absl::string_view name, absl::string_view value) {
+  const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
+  batch_->Put(MetaHandle(*db), MetaRecordKey(name), ToSlice(value)).PermitUncheckedError();
+}
+
+void WriteBatch::DeleteMeta(absl::string_view name) {
+  const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
+  batch_->Delete(MetaHandle(*db), MetaRecordKey(name)).PermitUncheckedError();
+}
+
 absl::Status WriteBatch::CreateDataKey(const ProfileId& profile) {
   auto [it, inserted] = new_keys_.try_emplace(profile, nullptr);
   if (!inserted) {

@@ -1,0 +1,221 @@
+// Store reads: opening stored values, point reads, prefix scans (full, envelope-only and
+// keys-only) and the meta records of the default column family.
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/status_macros.h"
+#include "storage/errors.h"
+#include "storage/key_codec.h"
+#include "storage/rocksdb_util.h"
+#include "storage/store.h"
+#include "storage/store_impl.h"
+
+namespace cdp::storage {
+namespace {
+
+// Longer than any suffix after a profile id, so "prefix + padding" sorts after all its keys.
+constexpr size_t kReverseSeekPadding = 64;
+// ScanKeysWithPrefixes steps forward this many keys to reach the next prefix before it seeks.
+constexpr int kMaxStepsBeforeSeek = 16;
+
+}  // namespace
+
+absl::StatusOr<std::optional<Record>> Store::OpenValue(Family family, absl::string_view key,
+                                                       absl::string_view value,
+                                                       DataKey* cached_key,
+                                                       ProfileId* cached_profile) {
+  CDP_ASSIGN_OR_RETURN(envelope::Parsed parsed, envelope::Parse(value));
+  const bool sealed = parsed.format == envelope::Format::kSealed;
+  if (sealed != IsSealed(family)) {
+    return absl::DataLossError(absl::StrCat("record in ", FamilyName(family), " is ",
+                                            sealed ? "sealed" : "not sealed", " unexpectedly"));
+  }
+  if (options_.retention &&
+      options_.retention->IsExpired(family, parsed.meta, clock_->NowMicros())) {
+    return std::nullopt;
+  }
+  Record record{.meta = parsed.meta, .value = {}};
+  if (!sealed) {
+    record.value.assign(parsed.body.data(), parsed.body.size());
+    return record;
+  }
+  CDP_ASSIGN_OR_RETURN(ProfileId profile, ParseProfilePrefix(key));
+  if (!*cached_key || *cached_profile != profile) {
+    CDP_ASSIGN_OR_RETURN(*cached_key, vault_->GetKey(profile));
+    *cached_profile = profile;
+  }
+  absl::Status s =
+      crypto::AesGcmOpen(**cached_key, SealAad(family, key, parsed.header), parsed.body,
+                         &record.value);
+  if (absl::IsDataLoss(s)) {
+    return absl::DataLossError(absl::StrCat(
+        "record in ", FamilyName(family), " of profile ", profile.ToHex(),
+        " does not authenticate under its data key: tampered with or moved from another key"));
+  }
+  CDP_RETURN_IF_ERROR(s);
+  return record;
+}
+
+absl::StatusOr<std::optional<Record>> Store::Get(Family family, absl::string_view key,
+                                                 const Snapshot* snapshot) {
+  const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
+  rocksdb::ReadOptions read_options;
+  if (snapshot) read_options.snapshot = snapshot->snapshot_;
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db->db()->Get(read_options, FamilyHandle(*db, family), ToSlice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  CDP_RETURN_IF_ERROR(ToAbsl(s, absl::StrCat("read from ", FamilyName(family), " failed")));
+  DataKey data_key;
+  ProfileId profile;
+  return OpenValue(family, key, ToView(value), &data_key, &profile);
+}
+
+namespace {
+
+// Sets up an iterator over the keys of `family` that start with `prefix`, positioned on the first
+// (or last, for reverse) of them; it owns the bounds the read options point at.
+struct PrefixIterator {
+  std::string lower, upper;
+  rocksdb::Slice lower_slice, upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it;
+};
+
+void StartPrefixIterator(const DbInstance& db, Family family, absl::string_view prefix,
+                         const ScanOptions& options, const rocksdb::Snapshot* snapshot,
+                         PrefixIterator* p) {
+  rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
+  p->lower.assign(prefix.data(), prefix.size());
+  p->upper = PrefixSuccessor(prefix);
+  p->lower_slice = rocksdb::Slice(p->lower);
+  p->upper_slice = rocksdb::Slice(p->upper);
+  read_options.iterate_lower_bound = &p->lower_slice;
+  if (!p->upper.empty()) read_options.iterate_upper_bound = &p->upper_slice;
+  // The prefix bloom filter serves seeks (Seek, and SeekForPrev to a target with the same
+  // prefix) on a whole profile id; anything else must see the whole key space.
+  const bool prefix_mode = IsProfilePrefixed(family) && prefix.size() >= ProfileId::kSize;
+  read_options.total_order_seek = !prefix_mode;
+  read_options.prefix_same_as_start = prefix_mode;
+  p->it.reset(db.db()->NewIterator(read_options, FamilyHandle(db, family)));
+  if (options.reverse) {
+    if (p->upper.empty()) {
+      p->it->SeekToLast();
+    } else {
+      std::string target = p->lower;
+      target.append(kReverseSeekPadding, '\xff');
+      p->it->SeekForPrev(target);
+    }
+  } else {
+    p->it->Seek(p->lower);
+  }
+}
+
+}  // namespace
+
+absl::Status Store::Scan(Family family, absl::string_view prefix, const ScanOptions& options,
+                         absl::FunctionRef<bool(absl::string_view key, Record record)> visit) {
+  const std::shared_ptr<const DbInstance> db = ReadInstance(options.snapshot);
+  PrefixIterator p;
+  StartPrefixIterator(*db, family, prefix, options,
+                      options.snapshot ? options.snapshot->snapshot_ : nullptr, &p);
+  rocksdb::Iterator* it = p.it.get();
+  DataKey data_key;
+  ProfileId profile;
+  size_t delivered = 0;
+  for (; it->Valid() && delivered < options.limit; options.reverse ? it->Prev() : it->Next()) {
+    absl::string_view key = ToView(it->key());
+    if (!absl::StartsWith(key, prefix)) break;
+    CDP_ASSIGN_OR_RETURN(std::optional<Record> record,
+                         OpenValue(family, key, ToView(it->value()), &data_key, &profile));
+    if (!record) continue;
+    ++delivered;
+    if (!visit(key, *std::move(record))) break;
+  }
+  return ToAbsl(it->status(), absl::StrCat("scan of ", FamilyName(family), " failed"));
+}
+
+absl::Status Store::ScanMeta(
+    Family family, absl::string_view prefix, const ScanOptions& options,
+    absl::FunctionRef<bool(absl::string_view key, const RecordMeta& meta)> visit) {
+  const std::shared_ptr<const DbInstance> db = ReadInstance(options.snapshot);
+  PrefixIterator p;
+  StartPrefixIterator(*db, family, prefix, options,
+                      options.snapshot ? options.snapshot->snapshot_ : nullptr, &p);
+  rocksdb::Iterator* it = p.it.get();
+  const int64_t now = clock_->NowMicros();
+  size_t delivered = 0;
+  for (; it->Valid() && delivered < options.limit; options.reverse ? it->Prev() : it->Next()) {
+    absl::string_view key = ToView(it->key());
+    if (!absl::StartsWith(key, prefix)) break;
+    CDP_ASSIGN_OR_RETURN(envelope::Parsed parsed, envelope::Parse(ToView(it->value())));
+    if (options_.retention && options_.retention->IsExpired(family, parsed.meta, now)) continue;
+    ++delivered;
+    if (!visit(key, parsed.meta)) break;
+  }
+  return ToAbsl(it->status(), absl::StrCat("scan of ", FamilyName(family), " failed"));
+}
+
+absl::Status Store::ScanKeysWithPrefixes(Family family, absl::Span<const std::string> prefixes,
+                                         const Snapshot* snapshot,
+                                         absl::FunctionRef<bool(absl::string_view key)> visit) {
+  if (prefixes.empty()) return absl::OkStatus();
+  if (!std::is_sorted(prefixes.begin(), prefixes.end())) {
+    return absl::InvalidArgumentError("ScanKeysWithPrefixes: prefixes are not sorted");
+  }
+  const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
+  rocksdb::ReadOptions read_options;
+  if (snapshot) read_options.snapshot = snapshot->snapshot_;
+  // Bounds around all prefixes, so the iterator never walks (deleted) keys past the last one.
+  const std::string upper = PrefixSuccessor(prefixes.back());
+  const rocksdb::Slice lower_slice = ToSlice(prefixes.front()), upper_slice = ToSlice(upper);
+  read_options.iterate_lower_bound = &lower_slice;
+  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
+  // The prefix bloom filter serves only when every prefix is within one profile.
+  const absl::string_view first = prefixes.front(), last = prefixes.back();
+  const bool one_profile = IsProfilePrefixed(family) && first.size() >= ProfileId::kSize &&
+                           last.size() >= ProfileId::kSize &&
+                           first.substr(0, ProfileId::kSize) == last.substr(0, ProfileId::kSize);
+  read_options.total_order_seek = !one_profile;
+  read_options.prefix_same_as_start = one_profile;
+  std::unique_ptr<rocksdb::Iterator> it(db->db()->NewIterator(read_options, FamilyHandle(*db, family)));
+  bool positioned = false;
+  for (const std::string& prefix : prefixes) {
+    // Dense prefixes (a person's share of a small family) are reached by a few Next() calls,
+    // cheaper than a Seek each; sparse ones by a Seek.
+    for (int step = 0; positioned && it->Valid() && ToView(it->key()) < prefix; ++step) {
+      if (step == kMaxStepsBeforeSeek) {
+        positioned = false;
+        break;
+      }
+      it->Next();
+    }
+    if (!positioned) {
+      it->Seek(ToSlice(prefix));
+      positioned = true;
+    }
+    for (; it->Valid(); it->Next()) {
+      absl::string_view key = ToView(it->key());
+      if (!absl::StartsWith(key, prefix)) break;
+      if (!visit(key)) return ToAbsl(it->status(), "keys-only scan failed");
+    }
+    if (!it->Valid()) break;  // past the last key (or failed)
+  }
+  return ToAbsl(it->status(), absl::StrCat("keys-only scan of ", FamilyName(family), " failed"));
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetMeta(absl::string_view name,
+                                                          const Snapshot* snapshot) {
+  const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
+  rocksdb::ReadOptions read_options;
+  if (snapshot) read_options.snapshot = snapshot->snapshot_;
+  std::string value;
+  rocksdb::Status s = db->db()->Get(read_options, MetaHandle(*db), MetaRecordKey(name), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  CDP_RETURN_IF_ERROR(ToAbsl(s, "read of a meta record failed"));
+  return value;
+}
+
+}  // namespace cdp::storage
