@@ -219,6 +219,11 @@ TEST_F(E2eScenarioTest, PersonAcrossChannelsConsentExportEraseAndReplay) {
   compliance_->rpc().verifyAudit(verify, verify_request);
   EXPECT_TRUE(verify.ok) << verify.problem;
   EXPECT_GT(verify.entries, 0);
+  // The chain ends where the signed head says, and the response names it.
+  ASSERT_TRUE(verify.__isset.head_seq);
+  EXPECT_EQ(verify.head_seq, verify.entries);
+  EXPECT_EQ(verify.head_hash.size(), 64u);
+  EXPECT_FALSE(verify.notes.empty());
 }
 
 TEST_F(E2eScenarioTest, BatchLookupAnswersEachPersonInOrder) {

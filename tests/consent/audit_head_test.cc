@@ -78,6 +78,20 @@ class AuditHeadTest : public ::testing::Test {
     ASSERT_THAT(store_->Write(batch), IsOk());
   }
 
+  void DeleteHead() {
+    storage::WriteBatch batch = store_->NewBatch();
+    batch.DeleteMeta(AuditHead::kMetaName);
+    ASSERT_THAT(store_->Write(batch), IsOk());
+  }
+
+  // Verifies, expecting the chain broken at `seq` with a problem that contains `problem`.
+  VerifyReport ExpectBrokenAt(uint64_t seq, const std::string& problem) {
+    VerifyReport report = VerifyOrDie();
+    EXPECT_EQ(report.first_broken, std::optional<uint64_t>(seq)) << report.problem;
+    EXPECT_THAT(report.problem, HasSubstr(problem));
+    return report;
+  }
+
   VerifyReport VerifyOrDie() {
     absl::StatusOr<VerifyReport> report = log_->Verify();
     EXPECT_TRUE(report.ok()) << report.status();
@@ -104,9 +118,7 @@ TEST_F(AuditHeadTest, VerifyIsOkAndNamesTheNewestEntryAfterNormalAppends) {
 TEST_F(AuditHeadTest, VerifyFailsNamingTheEntryWhenTheNewestIsDeleted) {
   AppendMany(5);
   DeleteEntries(5, 5);
-  VerifyReport report = VerifyOrDie();
-  EXPECT_EQ(report.first_broken, std::optional<uint64_t>(5));
-  EXPECT_THAT(report.problem, HasSubstr("entry 5 is missing at the end of the chain"));
+  VerifyReport report = ExpectBrokenAt(5, "entry 5 is missing at the end of the chain");
   EXPECT_EQ(report.entries, 4u);
   EXPECT_EQ(report.head_seq, std::optional<uint64_t>(5));
 }
@@ -114,28 +126,20 @@ TEST_F(AuditHeadTest, VerifyFailsNamingTheEntryWhenTheNewestIsDeleted) {
 TEST_F(AuditHeadTest, VerifyFailsNamingTheRangeWhenTheNewestEntriesAreDeleted) {
   AppendMany(6);
   DeleteEntries(4, 6);
-  VerifyReport report = VerifyOrDie();
-  EXPECT_EQ(report.first_broken, std::optional<uint64_t>(4));
-  EXPECT_THAT(report.problem, HasSubstr("entries 4 to 6 are missing"));
+  VerifyReport report = ExpectBrokenAt(4, "entries 4 to 6 are missing");
   EXPECT_EQ(report.entries, 3u);
 }
 
 TEST_F(AuditHeadTest, VerifyFailsWhenEveryEntryIsDeleted) {
   AppendMany(3);
   DeleteEntries(1, 3);
-  VerifyReport report = VerifyOrDie();
-  EXPECT_EQ(report.first_broken, std::optional<uint64_t>(3));
-  EXPECT_THAT(report.problem, HasSubstr("no entry remains"));
+  ExpectBrokenAt(3, "no entry remains");
 }
 
 TEST_F(AuditHeadTest, VerifyFailsWhenTheHeadIsDeleted) {
   AppendMany(4);
-  storage::WriteBatch batch = store_->NewBatch();
-  batch.DeleteMeta(AuditHead::kMetaName);
-  ASSERT_THAT(store_->Write(batch), IsOk());
-  VerifyReport report = VerifyOrDie();
-  EXPECT_EQ(report.first_broken, std::optional<uint64_t>(5));
-  EXPECT_THAT(report.problem, HasSubstr("head is missing"));
+  DeleteHead();
+  VerifyReport report = ExpectBrokenAt(5, "head is missing");
   EXPECT_EQ(report.head_seq, std::nullopt);
 }
 
@@ -163,9 +167,7 @@ TEST_F(AuditHeadTest, VerifyFailsWhenAnOlderHeadIsWrittenBack) {
   const std::string old_head = RawHead();
   AppendMany(2);
   PutRawHead(old_head);
-  VerifyReport report = VerifyOrDie();
-  EXPECT_EQ(report.first_broken, std::optional<uint64_t>(4));
-  EXPECT_THAT(report.problem, HasSubstr("not covered by the signed head"));
+  ExpectBrokenAt(4, "not covered by the signed head");
 }
 
 TEST_F(AuditHeadTest, VerifyFailsWhenTheLastEntryDoesNotMatchTheHead) {
@@ -173,15 +175,11 @@ TEST_F(AuditHeadTest, VerifyFailsWhenTheLastEntryDoesNotMatchTheHead) {
   AppendMany(5);
   const std::string head_of_5 = RawHead();
   DeleteEntries(4, 5);
-  storage::WriteBatch drop_head = store_->NewBatch();
-  drop_head.DeleteMeta(AuditHead::kMetaName);
-  ASSERT_THAT(store_->Write(drop_head), IsOk());
+  DeleteHead();
   Open();
   AppendMany(2);  // seq 4 and 5 again, different times and targets
   PutRawHead(head_of_5);
-  VerifyReport report = VerifyOrDie();
-  EXPECT_EQ(report.first_broken, std::optional<uint64_t>(5));
-  EXPECT_THAT(report.problem, HasSubstr("does not match the signed head"));
+  ExpectBrokenAt(5, "does not match the signed head");
 }
 
 TEST_F(AuditHeadTest, HeadFromAnotherKeyFileDoesNotAuthenticate) {
@@ -219,9 +217,7 @@ TEST_F(AuditHeadTest, AppendAfterTruncationAndRestartKeepsTheGapVisible) {
   Open();
   const AuditEntry next = AppendMany(1);
   EXPECT_EQ(next.seq, 6u) << "the chain continues after the signed head, not after entry 3";
-  VerifyReport report = VerifyOrDie();
-  EXPECT_EQ(report.first_broken, std::optional<uint64_t>(6));
-  EXPECT_THAT(report.problem, HasSubstr("entries 4 to 5 are missing"));
+  ExpectBrokenAt(6, "entries 4 to 5 are missing");
 }
 
 TEST_F(AuditHeadTest, EmptyLogWithoutHeadIsOk) {

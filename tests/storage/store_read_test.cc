@@ -1,0 +1,133 @@
+// Store reads added for erasure and the audit head: keys-only scans over many prefixes, meta
+// records, derived keys.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "storage/errors.h"
+#include "tests/storage/store_fixture.h"
+
+namespace cdp::storage {
+namespace {
+
+using ::cdp::testing::IsOk;
+using ::cdp::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+class StoreReadTest : public testing::StoreTestBase {
+ protected:
+  void SetUp() override { Open(); }
+
+  std::vector<std::string> KeysWithPrefixes(Family family, std::vector<std::string> prefixes,
+                                            const Snapshot* snapshot = nullptr) {
+    std::vector<std::string> keys;
+    EXPECT_THAT(store_->ScanKeysWithPrefixes(family, prefixes, snapshot,
+                                             [&](absl::string_view key) {
+                                               keys.emplace_back(key);
+                                               return true;
+                                             }),
+                IsOk());
+    return keys;
+  }
+};
+
+TEST_F(StoreReadTest, KeysWithPrefixesDeliversMatchingKeysInOrderWithoutDataKeys) {
+  ProfileId a = NewProfile();
+  for (int t = 0; t < 3; ++t) PutOrDie(Family::kEvents, ProfileRecordKey(a, t, 7), "secret");
+  // Keys only: the data key may be gone, the scan still lists what is stored.
+  WriteBatch shred = store_->NewBatch();
+  shred.DestroyDataKey(a);
+  ASSERT_THAT(store_->Write(shred), IsOk());
+  EXPECT_THAT(KeysWithPrefixes(Family::kEvents, {ProfileKey(a)}),
+              ElementsAre(ProfileRecordKey(a, 0, 7), ProfileRecordKey(a, 1, 7),
+                          ProfileRecordKey(a, 2, 7)));
+}
+
+TEST_F(StoreReadTest, KeysWithPrefixesServesManySparseAndDensePrefixesInOnePass) {
+  // Dedup-like keys: 200 keys "k<nnn>x"; ask for every 7th (dense: reached by Next) and some far
+  // apart (sparse: reached by Seek), plus prefixes that match nothing.
+  std::vector<std::string> all;
+  for (int i = 0; i < 200; ++i) {
+    all.push_back(absl::StrFormat("k%03dx", i));
+    PutOrDie(Family::kDedup, all.back(), "p");
+  }
+  std::vector<std::string> prefixes, expected;
+  for (int i = 0; i < 200; i += 7) {
+    prefixes.push_back(absl::StrFormat("k%03d", i));
+    expected.push_back(all[i]);
+  }
+  prefixes.push_back("k1999");  // between keys
+  prefixes.push_back("z");      // past the end
+  std::sort(prefixes.begin(), prefixes.end());
+  EXPECT_EQ(KeysWithPrefixes(Family::kDedup, prefixes), expected);
+  EXPECT_THAT(KeysWithPrefixes(Family::kDedup, {"k19"}),
+              ElementsAre("k190x", "k191x", "k192x", "k193x", "k194x", "k195x", "k196x",
+                          "k197x", "k198x", "k199x"));
+  EXPECT_THAT(KeysWithPrefixes(Family::kDedup, {}), IsEmpty());
+}
+
+TEST_F(StoreReadTest, KeysWithPrefixesRejectsUnsortedPrefixesAndStopsWhenAsked) {
+  PutOrDie(Family::kDedup, "a1", "p");
+  PutOrDie(Family::kDedup, "a2", "p");
+  std::vector<std::string> unsorted = {"b", "a"};
+  EXPECT_THAT(store_->ScanKeysWithPrefixes(Family::kDedup, unsorted, nullptr,
+                                           [](absl::string_view) { return true; }),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  int visits = 0;
+  std::vector<std::string> prefixes = {"a"};
+  ASSERT_THAT(store_->ScanKeysWithPrefixes(Family::kDedup, prefixes, nullptr,
+                                           [&](absl::string_view) { return ++visits < 1; }),
+              IsOk());
+  EXPECT_EQ(visits, 1);
+}
+
+TEST_F(StoreReadTest, KeysWithPrefixesSeesTheSnapshot) {
+  PutOrDie(Family::kDedup, "a1", "p");
+  std::unique_ptr<Snapshot> snapshot = store_->GetSnapshot();
+  PutOrDie(Family::kDedup, "a2", "p");
+  EXPECT_THAT(KeysWithPrefixes(Family::kDedup, {"a"}, snapshot.get()), ElementsAre("a1"));
+  EXPECT_THAT(KeysWithPrefixes(Family::kDedup, {"a"}), ElementsAre("a1", "a2"));
+}
+
+TEST_F(StoreReadTest, MetaRecordsRoundTripSurviveReopenAndNeverTouchStoreMeta) {
+  CDP_ASSERT_OK_AND_ASSIGN(std::optional<std::string> absent, store_->GetMeta("audit_head"));
+  EXPECT_EQ(absent, std::nullopt);
+  WriteBatch batch = store_->NewBatch();
+  batch.PutMeta("audit_head", "v1");
+  batch.PutMeta("meta", "not the store's meta");  // a user's "meta" is kept apart
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  Open();  // would fail if the store's own meta record had been overwritten
+  CDP_ASSERT_OK_AND_ASSIGN(std::optional<std::string> head, store_->GetMeta("audit_head"));
+  EXPECT_EQ(head, std::optional<std::string>("v1"));
+  std::unique_ptr<Snapshot> snapshot = store_->GetSnapshot();
+  WriteBatch remove = store_->NewBatch();
+  remove.DeleteMeta("audit_head");
+  ASSERT_THAT(store_->Write(remove), IsOk());
+  CDP_ASSERT_OK_AND_ASSIGN(head, store_->GetMeta("audit_head"));
+  EXPECT_EQ(head, std::nullopt);
+  CDP_ASSERT_OK_AND_ASSIGN(head, store_->GetMeta("audit_head", snapshot.get()));
+  EXPECT_EQ(head, std::optional<std::string>("v1"));
+}
+
+TEST_F(StoreReadTest, DerivedKeysAreStablePerPurposeAndDifferAcrossPurposesAndKeyFiles) {
+  const std::string first = std::string(store_->DeriveKey("audit-head.v1").view());
+  EXPECT_EQ(first.size(), 32u);
+  EXPECT_NE(first, std::string(store_->DeriveKey("other.v1").view()));
+  Open();
+  EXPECT_EQ(first, std::string(store_->DeriveKey("audit-head.v1").view()));
+  StoreOptions other = Options();
+  other.data_dir = dir_.Sub("other");
+  Open(other);
+  EXPECT_NE(first, std::string(store_->DeriveKey("audit-head.v1").view()));
+}
+
+}  // namespace
+}  // namespace cdp::storage
