@@ -240,6 +240,7 @@ absl::StatusOr<ErasureReceipt> SubjectRights::EraseByIdentifier(const identity::
       if (!absl::c_linear_search(record.identifier_hashes(), key)) continue;
       CDP_ASSIGN_OR_RETURN(ProfileId erased, ProfileId::FromBytes(record.profile()));
       CDP_RETURN_IF_ERROR(Complete(store_, audit_, record));
+      CDP_RETURN_IF_ERROR(Audit(who, "erase", erased.ToHex(), "resumed", record.erase_id()));
       CompactLater(erased);
       return Receipt(record, erased, store_->clock().NowMicros());
     }
@@ -265,6 +266,7 @@ absl::StatusOr<ErasureReceipt> SubjectRights::EraseLocked(const ProfileId& profi
     // An earlier erase wrote its record and was cut (an I/O error, say), maybe after destroying
     // the data key, so the records can no longer be read to build a new record: finish that one.
     CDP_RETURN_IF_ERROR(Complete(store_, audit_, marker->erasure()));
+    CDP_RETURN_IF_ERROR(Audit(who, "erase", profile.ToHex(), "resumed", marker->erase_id()));
     CompactLater(profile);
     return Receipt(marker->erasure(), profile, store_->clock().NowMicros());
   }

@@ -317,6 +317,12 @@ TEST_F(SubjectRightsTest, EraseCutAfterItsDataKeyIsDestroyedCompletesWhenAskedAg
   EXPECT_EQ(receipt.profile, bo);
   EXPECT_EQ(receipt.events, 4u);
   ExpectBoErasedAndAmySpared();
+  // The retry is audited under its requester and reason.
+  auto entries = audit_->List({});
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_FALSE(entries->empty());
+  EXPECT_EQ(entries->back().outcome, "resumed");
+  EXPECT_EQ(entries->back().reason, "retry");
 }
 
 TEST_F(SubjectRightsTest, SweepErasesInactiveProfilesOnlyAndAuditsWhy) {
