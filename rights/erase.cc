@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
@@ -11,6 +12,7 @@
 #include "common/status_macros.h"
 #include "rights/rights.pb.h"
 #include "rights/subject_rights.h"
+#include "storage/errors.h"
 #include "storage/key_codec.h"
 
 namespace cdp::rights {
@@ -147,6 +149,40 @@ absl::Status CompactProfile(storage::Store* store, const ProfileId& profile) {
   return store->CompactRanges(kProfileFamilies, begin, storage::PrefixSuccessor(begin));
 }
 
+// Erasure records written (step 1) but not completed.
+absl::StatusOr<std::vector<pb::ErasureRecord>> PendingErasures(storage::Store* store) {
+  std::vector<pb::ErasureRecord> pending;
+  absl::Status decode_status;
+  CDP_RETURN_IF_ERROR(store->Scan(Family::kSuppression, "", {},
+                                  [&](absl::string_view, storage::Record stored) {
+                                    pb::SuppressionEntry entry;
+                                    if (!entry.ParseFromString(stored.value)) {
+                                      decode_status = absl::DataLossError(
+                                          "suppression entry is not a valid record");
+                                      return false;
+                                    }
+                                    if (entry.has_erasure() && !entry.erasure().done()) {
+                                      pending.push_back(entry.erasure());
+                                    }
+                                    return true;
+                                  }));
+  CDP_RETURN_IF_ERROR(decode_status);
+  return pending;
+}
+
+ErasureReceipt Receipt(const pb::ErasureRecord& record, const ProfileId& profile,
+                       int64_t completed_micros) {
+  return ErasureReceipt{.erase_id = record.erase_id(),
+                        .profile = profile,
+                        .completed_micros = completed_micros,
+                        .identifiers = static_cast<uint64_t>(record.identifier_hashes_size()),
+                        .events = record.events(),
+                        .consent_entries = record.consent_entries(),
+                        .merge_entries = record.merge_entries(),
+                        .conversations = record.conversations(),
+                        .merged_profiles = static_cast<uint64_t>(record.merged_from_size())};
+}
+
 }  // namespace
 
 SubjectRights::SubjectRights(storage::Store* store, identity::IdentityGraph* identity,
@@ -245,12 +281,26 @@ absl::StatusOr<ErasureReceipt> SubjectRights::EraseByIdentifier(const identity::
     return absl::AlreadyExistsError(
         absl::StrCat("already erased (erase id ", suppressed->erase_id(), ")"));
   }
-  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> profile, identity_->FindProfile(id));
-  if (!profile) {
+  absl::StatusOr<std::optional<ProfileId>> profile = identity_->FindProfile(id);
+  if (storage::IsShredded(profile.status())) {
+    // Still indexed, but the data key is gone: an erase was cut after destroying it (by an I/O
+    // error the store recovered from without a restart). Finish that erase.
+    CDP_ASSIGN_OR_RETURN(std::vector<pb::ErasureRecord> pending, PendingErasures(store_));
+    for (const pb::ErasureRecord& record : pending) {
+      if (!absl::c_linear_search(record.identifier_hashes(), key)) continue;
+      CDP_ASSIGN_OR_RETURN(ProfileId erased, ProfileId::FromBytes(record.profile()));
+      CDP_RETURN_IF_ERROR(Complete(store_, audit_, record));
+      CDP_RETURN_IF_ERROR(Audit(who, "erase", erased.ToHex(), "resumed", record.erase_id()));
+      CompactLater(erased);
+      return Receipt(record, erased, store_->clock().NowMicros());
+    }
+  }
+  CDP_RETURN_IF_ERROR(profile.status());
+  if (!*profile) {
     CDP_RETURN_IF_ERROR(Audit(who, "erase", target, "not_found", ""));
     return absl::NotFoundError("no profile holds that identifier");
   }
-  return EraseLocked(*profile, who);
+  return EraseLocked(**profile, who);
 }
 
 absl::StatusOr<ErasureReceipt> SubjectRights::EraseLocked(const ProfileId& profile,
@@ -261,6 +311,14 @@ absl::StatusOr<ErasureReceipt> SubjectRights::EraseLocked(const ProfileId& profi
     CDP_RETURN_IF_ERROR(Audit(who, "erase", profile.ToHex(), "already_erased", ""));
     return absl::AlreadyExistsError(
         absl::StrCat("profile already erased (erase id ", marker->erase_id(), ")"));
+  }
+  if (marker) {
+    // An earlier erase wrote its record and was cut (an I/O error, say), maybe after destroying
+    // the data key, so the records can no longer be read to build a new record: finish that one.
+    CDP_RETURN_IF_ERROR(Complete(store_, audit_, marker->erasure()));
+    CDP_RETURN_IF_ERROR(Audit(who, "erase", profile.ToHex(), "resumed", marker->erase_id()));
+    CompactLater(profile);
+    return Receipt(marker->erasure(), profile, store_->clock().NowMicros());
   }
   CDP_ASSIGN_OR_RETURN(std::optional<identity::ProfileIdentity> person,
                        identity_->GetIdentity(profile));
@@ -309,36 +367,12 @@ absl::StatusOr<ErasureReceipt> SubjectRights::EraseLocked(const ProfileId& profi
   CDP_RETURN_IF_ERROR(store_->Write(batch));
   CDP_RETURN_IF_ERROR(Complete(store_, audit_, record));
   CompactLater(current);
-
-  return ErasureReceipt{.erase_id = record.erase_id(),
-                        .profile = current,
-                        .completed_micros = store_->clock().NowMicros(),
-                        .identifiers = static_cast<uint64_t>(record.identifier_hashes_size()),
-                        .events = record.events(),
-                        .consent_entries = consent_entries,
-                        .merge_entries = merge_entries,
-                        .conversations = conversations,
-                        .merged_profiles = static_cast<uint64_t>(record.merged_from_size())};
+  return Receipt(record, current, store_->clock().NowMicros());
 }
 
 absl::StatusOr<uint64_t> SubjectRights::ResumePendingErasures() {
   absl::MutexLock lock(&store_->profile_writer_mutex());
-  std::vector<pb::ErasureRecord> pending;
-  absl::Status decode_status;
-  CDP_RETURN_IF_ERROR(store_->Scan(Family::kSuppression, "", {},
-                                   [&](absl::string_view, storage::Record stored) {
-                                     pb::SuppressionEntry entry;
-                                     if (!entry.ParseFromString(stored.value)) {
-                                       decode_status = absl::DataLossError(
-                                           "suppression entry is not a valid record");
-                                       return false;
-                                     }
-                                     if (entry.has_erasure() && !entry.erasure().done()) {
-                                       pending.push_back(entry.erasure());
-                                     }
-                                     return true;
-                                   }));
-  CDP_RETURN_IF_ERROR(decode_status);
+  CDP_ASSIGN_OR_RETURN(std::vector<pb::ErasureRecord> pending, PendingErasures(store_));
   for (const pb::ErasureRecord& record : pending) {
     CDP_RETURN_IF_ERROR(Complete(store_, audit_, record));
     CDP_ASSIGN_OR_RETURN(ProfileId profile, ProfileId::FromBytes(record.profile()));
@@ -346,6 +380,7 @@ absl::StatusOr<uint64_t> SubjectRights::ResumePendingErasures() {
   }
   return pending.size();
 }
+
 
 absl::StatusOr<bool> SubjectRights::IsSuppressed(const identity::Identifier& id) {
   CDP_ASSIGN_OR_RETURN(std::optional<pb::SuppressionEntry> entry,

@@ -13,8 +13,9 @@
 // deleted ciphertext leaves the files too. By default this runs on a background thread right after
 // Erase returns (it costs ~100 ms for 10,000 events here, more than the whole rest of the erasure);
 // RightsOptions::compact_in_background = false makes Erase wait for it.
-// An erasure interrupted after step 1 is completed by ResumePendingErasures() at start; before
-// step 1 the person is intact. A replayed feed naming a suppressed identifier is counted as
+// An erasure interrupted after step 1 is completed by ResumePendingErasures() at start, or when
+// it is asked for again (the store recovers from an I/O error without a restart); before step 1
+// the person is intact. A replayed feed naming a suppressed identifier is counted as
 // suppressed, never re-created, until Unsuppress.
 //
 // Export (by profile id or identifier) streams one JSON document with everything held about the

@@ -15,7 +15,6 @@ namespace cdp::storage {
 namespace {
 
 constexpr char kProbeFile[] = "/CDP-WRITE-PROBE";
-constexpr std::chrono::milliseconds kDrainPoll{10};
 
 // An error that only closing and reopening the database clears. A full disk is not one: RocksDB
 // polls free space and resumes by itself.
@@ -45,7 +44,7 @@ absl::StatusOr<std::unique_ptr<ReopenableDb>> ReopenableDb::Open(ReopenableDbOpt
   std::unique_ptr<ReopenableDb> db(new ReopenableDb(std::move(options), nullptr));
   CDP_ASSIGN_OR_RETURN(std::shared_ptr<const DbInstance> instance,
                        db->OpenInstance(/*read_only=*/false));
-  db->current_.store(std::move(instance));
+  db->SetCurrent(std::move(instance));
   return db;
 }
 
@@ -55,16 +54,38 @@ ReopenableDb::ReopenableDb(ReopenableDbOptions options, std::shared_ptr<const Db
 ReopenableDb::~ReopenableDb() {
   std::thread recovery;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
     recovery = std::move(recovery_);
   }
+  changed_.notify_all();
   if (recovery.joinable()) recovery.join();
-  current_.store(nullptr);
+  SetCurrent(nullptr);
 }
 
-absl::StatusOr<std::shared_ptr<const DbInstance>> ReopenableDb::OpenInstance(
-    bool read_only) const {
+std::shared_ptr<const DbInstance> ReopenableDb::Current() const {
+  std::lock_guard<std::mutex> lock(current_mu_);
+  return current_;
+}
+
+void ReopenableDb::SetCurrent(std::shared_ptr<const DbInstance> instance) {
+  {
+    std::lock_guard<std::mutex> lock(current_mu_);
+    current_.swap(instance);
+  }
+  // `instance` now holds the replaced one: closed here if nobody else holds it.
+}
+
+void ReopenableDb::InstanceClosed(uintptr_t instance) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (awaiting_close_ != instance) return;
+    awaiting_close_ = 0;
+  }
+  changed_.notify_all();
+}
+
+absl::StatusOr<std::shared_ptr<const DbInstance>> ReopenableDb::OpenInstance(bool read_only) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -77,12 +98,19 @@ absl::StatusOr<std::shared_ptr<const DbInstance>> ReopenableDb::OpenInstance(
   // Keep the DB's own default handle, which needs no destruction, in place of the returned one.
   db->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
   handles[0] = db->DefaultColumnFamily();
+  // The deleter runs on the thread that releases the last reference, after every other holder's
+  // release (the reference count orders them), and tells a waiting recovery thread.
   return std::shared_ptr<const DbInstance>(
-      new DbInstance(std::move(db), std::move(handles), read_only));
+      new DbInstance(std::move(db), std::move(handles), read_only),
+      [this](const DbInstance* instance) {
+        const auto id = reinterpret_cast<uintptr_t>(instance);
+        delete instance;
+        InstanceClosed(id);
+      });
 }
 
 absl::StatusOr<std::shared_ptr<const DbInstance>> ReopenableDb::Writable() const {
-  std::shared_ptr<const DbInstance> instance = current_.load();
+  std::shared_ptr<const DbInstance> instance = Current();
   if (recovering_.load() || instance->read_only()) {
     return absl::UnavailableError(absl::StrCat(
         options_.name, " is recovering from an I/O error and refuses writes; retry later"));
@@ -100,13 +128,13 @@ absl::Status ReopenableDb::Write(const rocksdb::WriteOptions& options, rocksdb::
 
 void ReopenableDb::ReportError(const DbInstance& instance, const rocksdb::Status& status) {
   // An error of an instance already replaced says nothing about the current one.
-  if (current_.load().get() != &instance || instance.read_only()) return;
+  if (Current().get() != &instance || instance.read_only()) return;
   if (!NeedsReopen(instance.db(), status)) return;
   if (recovering_.exchange(true)) return;
   LogWarning("storage", absl::StrCat(options_.name, " ", options_.path,
                                      ": I/O error the database cannot clear (", status.ToString(),
                                      "); refusing writes and reopening once the disk works"));
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return;
   // A thread of an earlier recovery has finished (it cleared recovering_ as its last step).
   if (recovery_.joinable()) recovery_.join();
@@ -130,9 +158,8 @@ absl::Status ReopenableDb::Probe() const {
 }
 
 bool ReopenableDb::SleepUnlessStopping(std::chrono::milliseconds d) {
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::FromChrono(d));
-  return !stopping_;
+  std::unique_lock<std::mutex> lock(mu_);
+  return !changed_.wait_for(lock, d, [this] { return stopping_; });
 }
 
 void ReopenableDb::Recover() {
@@ -149,7 +176,7 @@ void ReopenableDb::Recover() {
     while (true) {
       absl::StatusOr<std::shared_ptr<const DbInstance>> instance = OpenInstance(read_only);
       if (instance.ok()) {
-        current_.store(*std::move(instance));
+        SetCurrent(*std::move(instance));
         return true;
       }
       LogWarning("storage", instance.status().ToString());
@@ -160,14 +187,19 @@ void ReopenableDb::Recover() {
     if (!back_off()) return;
   }
   // Serve reads from a read-only instance while the broken one drains and is closed.
-  std::shared_ptr<const DbInstance> broken = current_.load();
-  if (!swap_in(/*read_only=*/true)) return;
-  // Two read-write instances of one directory cannot coexist: wait for in-flight calls,
-  // snapshots and iterators on the broken one to finish.
-  while (broken.use_count() > 1) {
-    if (!SleepUnlessStopping(kDrainPoll)) return;
+  const auto broken = reinterpret_cast<uintptr_t>(Current().get());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    awaiting_close_ = broken;
   }
-  broken.reset();
+  if (!swap_in(/*read_only=*/true)) return;
+  // Two read-write instances of one directory cannot coexist: wait until in-flight calls,
+  // snapshots and iterators on the broken one are gone and it is closed.
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [this] { return awaiting_close_ == 0 || stopping_; });
+    if (stopping_) return;
+  }
   if (!swap_in(/*read_only=*/false)) return;
   reopens_.fetch_add(1);
   recovering_.store(false);

@@ -4,7 +4,7 @@
 //
 // Under paranoid_checks an EIO in the WAL write becomes a background error that DB::Resume()
 // cannot clear: the DB refuses writes until it is closed and opened again. ReopenableDb owns the
-// open database behind an atomically swappable shared pointer. When a write fails that way it
+// open database behind a shared pointer that it swaps under a small mutex. When a write fails that way it
 // switches to recovering: writes answer kUnavailable at once, reads go on (from the broken
 // database, then from a read-only instance), and a background thread probes the directory with
 // a write + fsync + delete of a small file, backing off from 50 ms to 1 s. Once the probe
@@ -14,19 +14,24 @@
 // which recovers from it by itself.
 //
 // Thread safety: all methods are safe for concurrent use. A DbInstance is immutable; holding its
-// shared pointer keeps that database open (a long holder delays a reopen).
+// shared pointer keeps that database open (a long holder delays a reopen), and whoever releases
+// the last reference to a replaced instance closes it. REQUIRES: every instance is released
+// before the ReopenableDb is destroyed.
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/base/thread_annotations.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 
@@ -73,7 +78,7 @@ class ReopenableDb {
   ~ReopenableDb();
 
   // The current instance, for one operation or one snapshot. Never null.
-  std::shared_ptr<const DbInstance> Current() const { return current_.load(); }
+  std::shared_ptr<const DbInstance> Current() const;
 
   // The current instance when it accepts writes; kUnavailable while recovering.
   absl::StatusOr<std::shared_ptr<const DbInstance>> Writable() const;
@@ -92,20 +97,31 @@ class ReopenableDb {
 
  private:
   ReopenableDb(ReopenableDbOptions options, std::shared_ptr<const DbInstance> instance);
-  absl::StatusOr<std::shared_ptr<const DbInstance>> OpenInstance(bool read_only) const;
+  // The instance's deleter closes it and reports that to the recovery thread.
+  absl::StatusOr<std::shared_ptr<const DbInstance>> OpenInstance(bool read_only);
+  // Makes `instance` current; the replaced one is released outside the lock.
+  void SetCurrent(std::shared_ptr<const DbInstance> instance);
+  void InstanceClosed(uintptr_t instance);
   absl::Status Probe() const;
   void Recover();
   // Sleeps up to `d`; false when the destructor asked the thread to stop.
   bool SleepUnlessStopping(std::chrono::milliseconds d);
 
   const ReopenableDbOptions options_;
-  std::atomic<std::shared_ptr<const DbInstance>> current_;
+  // std::mutex (here and for mu_), where the rest of the code base uses absl::Mutex: instances
+  // pass between threads here, and ThreadSanitizer sees a pthread mutex but not Debian's
+  // uninstrumented Abseil (nor the lock inside GCC 12's std::atomic<std::shared_ptr>).
+  mutable std::mutex current_mu_;
+  std::shared_ptr<const DbInstance> current_ ABSL_GUARDED_BY(current_mu_);
   std::atomic<bool> recovering_{false};
   std::atomic<uint64_t> reopens_{0};
 
-  absl::Mutex mu_;
+  std::mutex mu_;
+  std::condition_variable changed_;  // stopping_ or awaiting_close_ changed
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread recovery_ ABSL_GUARDED_BY(mu_);
+  // The replaced instance whose close the recovery thread awaits; 0 = none.
+  uintptr_t awaiting_close_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace cdp::storage

@@ -77,6 +77,45 @@ class SubjectRightsTest : public ingest::testing::PipelineTestBase {
     return document;
   }
 
+  // What an erase leaves when cut right after step 1 (its erasure record): the record, and with
+  // `destroy_key` the destruction of the data key in the same write.
+  void WritePendingErasure(const ProfileId& profile, const std::string& erase_id,
+                           bool destroy_key) {
+    pb::ErasureRecord record;
+    record.set_erase_id(erase_id);
+    record.set_profile(std::string(profile.bytes().data(), ProfileId::kSize));
+    record.set_actor("dpo");
+    record.set_events(4);
+    CDP_ASSERT_OK_AND_ASSIGN(std::optional<identity::ProfileIdentity> identity,
+                             graph_->GetIdentity(profile));
+    ASSERT_TRUE(identity.has_value());
+    for (const auto& id : identity->identifiers) {
+      record.add_identifier_hashes(
+          storage::DigestKey(store_->blind_index().Hash(id.type, id.value)));
+    }
+    pb::SuppressionEntry pending;
+    pending.set_erase_id(erase_id);
+    *pending.mutable_erasure() = record;
+    storage::WriteBatch batch = store_->NewBatch();
+    ASSERT_THAT(
+        batch.Put(storage::Family::kSuppression,
+                  storage::DigestKey(store_->blind_index().Hash("profile_id", profile.ToHex())),
+                  {}, pending.SerializeAsString()),
+        IsOk());
+    if (destroy_key) batch.DestroyDataKey(profile);
+    ASSERT_THAT(store_->Write(batch), IsOk());
+  }
+
+  // bo of Feed() is gone and suppressed, no erasure is left pending, and amy is intact.
+  void ExpectBoErasedAndAmySpared() {
+    auto found = graph_->FindProfile({"user_id", "bo"});
+    ASSERT_THAT(found, IsOk());
+    EXPECT_FALSE(found->has_value());
+    EXPECT_THAT(rights_->IsSuppressed({"user_id", "bo"}), ::cdp::testing::IsOkAndHolds(true));
+    EXPECT_THAT(rights_->ResumePendingErasures(), ::cdp::testing::IsOkAndHolds(0u));
+    EXPECT_EQ(EventCount(ProfileOf("user_id", "amy")), 6u);
+  }
+
   std::unique_ptr<consent::AuditLog> audit_;
   std::unique_ptr<SubjectRights> rights_;
 };
@@ -253,36 +292,37 @@ TEST_F(SubjectRightsTest, ErasureInterruptedAfterItsRecordCompletesOnResume) {
   for (const std::string& line : Feed()) Ingest({line});
   const ProfileId bo = ProfileOf("user_id", "bo");
   // A crash right after step 1: only the pending erasure record was written.
-  pb::ErasureRecord record;
-  record.set_erase_id("interrupted");
-  record.set_profile(std::string(bo.bytes().data(), ProfileId::kSize));
-  record.set_actor("dpo");
-  CDP_ASSERT_OK_AND_ASSIGN(std::optional<identity::ProfileIdentity> identity,
-                           graph_->GetIdentity(bo));
-  ASSERT_TRUE(identity.has_value());
-  for (const auto& id : identity->identifiers) {
-    record.add_identifier_hashes(
-        storage::DigestKey(store_->blind_index().Hash(id.type, id.value)));
-  }
-  pb::SuppressionEntry pending;
-  pending.set_erase_id("interrupted");
-  *pending.mutable_erasure() = record;
-  storage::WriteBatch batch = store_->NewBatch();
-  ASSERT_THAT(batch.Put(storage::Family::kSuppression,
-                        storage::DigestKey(store_->blind_index().Hash("profile_id", bo.ToHex())),
-                        {}, pending.SerializeAsString()),
-              IsOk());
-  ASSERT_THAT(store_->Write(batch), IsOk());
+  WritePendingErasure(bo, "interrupted", /*destroy_key=*/false);
+  ASSERT_FALSE(HasFatalFailure());
 
   Open();  // "restart"
   OpenRights();
   EXPECT_THAT(rights_->ResumePendingErasures(), ::cdp::testing::IsOkAndHolds(1u));
-  auto found = graph_->FindProfile({"user_id", "bo"});
-  ASSERT_THAT(found, IsOk());
-  EXPECT_FALSE(found->has_value());
-  EXPECT_THAT(rights_->IsSuppressed({"user_id", "bo"}), ::cdp::testing::IsOkAndHolds(true));
-  EXPECT_THAT(rights_->ResumePendingErasures(), ::cdp::testing::IsOkAndHolds(0u));
-  EXPECT_EQ(EventCount(ProfileOf("user_id", "amy")), 6u);
+  ExpectBoErasedAndAmySpared();
+}
+
+// An erase cut by an I/O error after its record and the destruction of the data key (the store
+// recovers without a restart, so no resume runs): asking again completes it, although the
+// person's records can no longer be read.
+TEST_F(SubjectRightsTest, EraseCutAfterItsDataKeyIsDestroyedCompletesWhenAskedAgain) {
+  for (const std::string& line : Feed()) Ingest({line});
+  const ProfileId bo = ProfileOf("user_id", "bo");
+  WritePendingErasure(bo, "cut", /*destroy_key=*/true);
+  ASSERT_FALSE(HasFatalFailure());
+
+  CDP_ASSERT_OK_AND_ASSIGN(ErasureReceipt receipt,
+                           rights_->EraseByIdentifier({"user_id", "bo"},
+                                                      {.actor = "dpo", .reason = "retry"}));
+  EXPECT_EQ(receipt.erase_id, "cut");
+  EXPECT_EQ(receipt.profile, bo);
+  EXPECT_EQ(receipt.events, 4u);
+  ExpectBoErasedAndAmySpared();
+  // The retry is audited under its requester and reason.
+  auto entries = audit_->List({});
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_FALSE(entries->empty());
+  EXPECT_EQ(entries->back().outcome, "resumed");
+  EXPECT_EQ(entries->back().reason, "retry");
 }
 
 TEST_F(SubjectRightsTest, SweepErasesInactiveProfilesOnlyAndAuditsWhy) {
