@@ -4,8 +4,8 @@
 //
 // Under paranoid_checks an EIO in the WAL write becomes a background error that DB::Resume()
 // cannot clear: the DB refuses writes until it is closed and opened again. ReopenableDb owns the
-// open database behind a shared pointer that it swaps under a small mutex. When a write fails that way it
-// switches to recovering: writes answer kUnavailable at once, reads go on (from the broken
+// open database behind a shared pointer that it swaps under a small mutex. When a write fails
+// that way it switches to recovering: writes answer kUnavailable at once, reads go on (from the broken
 // database, then from a read-only instance), and a background thread probes the directory with
 // a write + fsync + delete of a small file, backing off from 50 ms to 1 s. Once the probe
 // succeeds it waits until nobody uses the broken instance (in-flight calls, snapshots), closes
@@ -21,7 +21,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
 #include <cstdint>
 #include <memory>
 #include <mutex>
