@@ -219,6 +219,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
 
     // Consent carried by the event is recorded whatever happens to the event itself.
     CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> * history, CachedConsent(profile));
+    bool changed_consent = false;
     if (!event.consent_preferences.empty()) {
       consent::PreferenceChanges changes = deps_.consent->FromPreferences(
           event.consent_preferences,
@@ -230,21 +231,29 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
       for (consent::ConsentChange& change : changes.changes) {
         CDP_RETURN_IF_ERROR(deps_.consent->Append(batch, profile, change));
         history->push_back(std::move(change));
+        changed_consent = true;
       }
     }
-    CDP_RETURN_IF_ERROR(batch.Put(
-        Family::kDedup, storage::DigestKey(message_hashes[k]),
-        {.category = consent::kCategoryDedup, .time_micros = now},
-        std::string(profile.bytes().data(), profile.bytes().size())));
+    // The dedup entry makes a replay a duplicate. An event consent filters out leaves one only
+    // when it changed the ledger (a replay must not append its changes twice); otherwise a replay
+    // is filtered again and nothing of it is kept. Either way an erasure finds every entry: from
+    // the stored event's key, or from the ledger change that names the messageId.
+    const auto put_dedup = [&] {
+      return batch.Put(Family::kDedup, storage::DigestKey(message_hashes[k]),
+                       {.category = consent::kCategoryDedup, .time_micros = now},
+                       std::string(profile.bytes().data(), profile.bytes().size()));
+    };
 
     const consent::ConsentState state = deps_.consent->Derive(*history);
     const char* type_name = EventTypeName(event.type);
     std::vector<std::string> purposes =
         deps_.consent->AllowedPurposesForEvent(state, type_name, event.name);
     if (purposes.empty()) {
+      if (changed_consent) CDP_RETURN_IF_ERROR(put_dedup());
       result.outcome = Outcome::kFiltered;
       continue;
     }
+    CDP_RETURN_IF_ERROR(put_dedup());
     pb::EventBody body;
     body.set_type(static_cast<int32_t>(event.type));
     body.set_name(event.name);

@@ -185,6 +185,14 @@ absl::StatusOr<ErasureReceipt> SubjectRights::EraseLocked(const ProfileId& profi
   for (const ProfileId& merged : person->merged_from) record.add_merged_from(Bytes(merged));
   CDP_ASSIGN_OR_RETURN(uint64_t events, CollectDedupKeys(store_, current, &record));
   record.set_events(events);
+  // Events consent filtered out are not stored, but those that changed the ledger left a dedup
+  // entry (ingest/pipeline.cc); the ledger change names their messageId.
+  CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> history, consent_->History(current));
+  for (const consent::ConsentChange& change : history) {
+    if (change.source.kind != consent::ConsentSource::Kind::kEvent) continue;
+    record.add_dedup_keys(storage::DigestKey(
+        store_->blind_index().Hash("message_id", change.source.detail)));
+  }
   auto count = [&](Family family) -> absl::StatusOr<uint64_t> {
     uint64_t n = 0;
     CDP_RETURN_IF_ERROR(store_->ScanMeta(family, storage::ProfileKey(current), {},

@@ -126,6 +126,36 @@ TEST_F(PipelineTest, EventsForDeniedPurposesAreFilteredButTheirConsentIsRecorded
   EXPECT_TRUE(state->Allowed("analytics"));
 }
 
+// A filtered event is kept nowhere unless it changed the ledger: then its dedup entry stops a
+// replay from appending its consent changes twice; otherwise a replay is simply filtered again.
+TEST_F(PipelineTest, ReplayOfAFilteredEventIsADuplicateOnlyWhenItChangedConsent) {
+  consent::ConsentOptions options;
+  options.default_event_purposes = {"analytics"};
+  Open(options);
+  const std::vector<std::string> feed = {
+      R"({"type":"track","messageId":"f1","userId":"x","event":"E","context":{"consent":{"categoryPreferences":{"analytics":false}}},"timestamp":"2026-11-01T00:00:00Z"})",
+      R"({"type":"track","messageId":"f2","userId":"x","event":"E","timestamp":"2026-11-01T00:00:01Z"})",
+  };
+  IngestSummary first = Ingest(feed);
+  EXPECT_EQ(first.filtered, 2u);
+  const ProfileId x = ProfileOf("user_id", "x");
+  auto history = ledger_->History(x);
+  ASSERT_THAT(history, IsOk());
+  const size_t changes = history->size();
+  EXPECT_GE(changes, 1u);
+
+  IngestSummary replay = Ingest(feed);
+  EXPECT_EQ(replay.duplicate, 1u);  // f1
+  EXPECT_EQ(replay.filtered, 1u);   // f2
+  ASSERT_EQ(replay.records.size(), 2u);
+  EXPECT_EQ(replay.records[0].outcome, Outcome::kDuplicate);
+  EXPECT_EQ(replay.records[1].outcome, Outcome::kFiltered);
+  history = ledger_->History(x);
+  ASSERT_THAT(history, IsOk());
+  EXPECT_EQ(history->size(), changes);
+  EXPECT_EQ(EventCount(x), 0u);
+}
+
 TEST_F(PipelineTest, MergeCombinesTraitsFactsAndEvents) {
   Ingest(
       {R"({"type":"identify","messageId":"p1","anonymousId":"web-9","traits":{"color":"red"},"timestamp":"2026-11-01T00:00:00Z"})",

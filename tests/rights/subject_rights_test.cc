@@ -253,6 +253,44 @@ TEST_F(SubjectRightsTest, EraseLeavesNoReadableTraceAndSparesTheOthers) {
   EXPECT_EQ(amy_events, 6u);
 }
 
+// Every dedup entry that points at the person goes, including those of events consent filtered
+// out (never stored, but kept as dedup entries because they changed the ledger).
+TEST_F(SubjectRightsTest, EraseLeavesNoDedupEntryPointingAtThePerson) {
+  consent::ConsentOptions options;
+  options.default_event_purposes = {"analytics"};
+  Open(options);
+  OpenRights();
+  Ingest({
+      R"({"type":"identify","messageId":"d1","userId":"dee","traits":{"tier":"gold"},"timestamp":"2026-11-01T00:00:00Z"})",
+      R"({"type":"track","messageId":"d2","userId":"dee","event":"E","context":{"consent":{"categoryPreferences":{"analytics":false}}},"timestamp":"2026-11-01T00:01:00Z"})",
+      R"({"type":"track","messageId":"d3","userId":"dee","event":"E","context":{"consent":{"categoryPreferences":{"analytics":true}}},"timestamp":"2026-11-01T00:02:00Z"})",
+      R"({"type":"identify","messageId":"o1","userId":"other","timestamp":"2026-11-01T00:00:00Z"})",
+  });
+  const ProfileId dee = ProfileOf("user_id", "dee");
+  const std::string dee_bytes(dee.bytes().data(), ProfileId::kSize);
+  auto dedup_pointing_at_dee = [&] {
+    size_t n = 0;
+    EXPECT_THAT(store_->Scan(storage::Family::kDedup, "", {},
+                             [&](absl::string_view, storage::Record record) {
+                               n += record.value == dee_bytes ? 1 : 0;
+                               return true;
+                             }),
+                IsOk());
+    return n;
+  };
+  // d2 was filtered out but changed the ledger, so it left a dedup entry.
+  auto d2 = store_->Get(storage::Family::kDedup,
+                        storage::DigestKey(store_->blind_index().Hash("message_id", "d2")));
+  ASSERT_THAT(d2, IsOk());
+  ASSERT_TRUE(d2->has_value());
+  EXPECT_EQ((*d2)->value, dee_bytes);
+  ASSERT_GE(dedup_pointing_at_dee(), 2u);
+  ASSERT_THAT(rights_->EraseByIdentifier({"user_id", "dee"}, {.actor = "dpo", .reason = "T-9"}),
+              IsOk());
+  EXPECT_EQ(dedup_pointing_at_dee(), 0u);
+  ASSERT_TRUE(graph_->FindProfile({"user_id", "other"}).value().has_value());
+}
+
 TEST_F(SubjectRightsTest, ReplayAfterEraseIsSuppressedUntilUnsuppressed) {
   const std::vector<std::string> feed = Feed();
   for (const std::string& line : feed) Ingest({line});
