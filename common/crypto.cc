@@ -36,7 +36,7 @@ class KeyedGcm {
   // Returns the context ready for `nonce` under `key` (kAes256KeySize bytes), or null if
   // OpenSSL failed (the next call then keys the context again).
   EVP_CIPHER_CTX* Begin(const SecureBytes& key, const unsigned char* nonce) {
-    const bool same_key = keyed_ && std::memcmp(key_, key.data(), sizeof(key_)) == 0;
+    const bool same_key = keyed_ && CRYPTO_memcmp(key_, key.data(), sizeof(key_)) == 0;
     const EVP_CIPHER* cipher = cipher_set_ ? nullptr : Aes256Gcm();
     const unsigned char* new_key = same_key ? nullptr : key.data();
     const int ok = encrypt_ ? EVP_EncryptInit_ex(ctx_.get(), cipher, nullptr, new_key, nonce)
