@@ -165,7 +165,6 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
                        deps_.store->MultiGet(Family::kDedup, dedup_keys));
   std::vector<RecordResult> results(n);
   std::vector<size_t> fresh;  // indexes of events to resolve
-  std::vector<crypto::Digest> message_hashes;  // of the fresh events, computed once
   std::vector<identity::EventIdentity> identities;
   absl::flat_hash_set<std::string> seen_in_call;
   for (size_t i = 0; i < n; ++i) {
@@ -190,7 +189,6 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     }
     CDP_RETURN_IF_ERROR(RetypeAliasPreviousId(event, &identity));
     fresh.push_back(i);
-    message_hashes.push_back(all_hashes[i]);
     identities.push_back(std::move(identity));
   }
 
@@ -239,7 +237,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     // is filtered again and nothing of it is kept. Either way an erasure finds every entry: from
     // the stored event's key, or from the ledger change that names the messageId.
     const auto put_dedup = [&] {
-      return batch.Put(Family::kDedup, storage::DigestKey(message_hashes[k]),
+      return batch.Put(Family::kDedup, dedup_keys[fresh[k]],
                        {.category = consent::kCategoryDedup, .time_micros = now},
                        std::string(profile.bytes().data(), profile.bytes().size()));
     };
@@ -263,7 +261,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     body.set_received_micros(now);
     CDP_RETURN_IF_ERROR(batch.Put(
         Family::kEvents,
-        identity::IdentityGraph::EventKey(profile, event.time_micros, message_hashes[k]),
+        identity::IdentityGraph::EventKey(profile, event.time_micros, all_hashes[fresh[k]]),
         {.category = consent::EventCategory(type_name, event.name),
          .time_micros = event.time_micros},
         identity::EncodeEvent(identities[k], body.SerializeAsString())));

@@ -45,15 +45,18 @@ absl::Status KeyVault::SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view
   return db_->Write(options, batch, context);
 }
 
-absl::Status KeyVault::FlushAndCompact(const rocksdb::Slice* begin, const rocksdb::Slice* end) {
+absl::Status KeyVault::FlushAndCompact(
+    const std::vector<std::pair<std::string, std::string>>& ranges) {
   CDP_ASSIGN_OR_RETURN(std::shared_ptr<const DbInstance> db, db_->Writable());
   rocksdb::FlushOptions flush;
   flush.wait = true;
   rocksdb::Status s = db->db()->Flush(flush);
-  if (s.ok()) {
-    rocksdb::CompactRangeOptions compact;
-    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    s = db->db()->CompactRange(compact, begin, end);
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  if (s.ok() && ranges.empty()) s = db->db()->CompactRange(compact, nullptr, nullptr);
+  for (size_t i = 0; s.ok() && i < ranges.size(); ++i) {
+    const rocksdb::Slice begin(ranges[i].first), end(ranges[i].second);
+    s = db->db()->CompactRange(compact, &begin, &end);
   }
   db_->ReportError(*db, s);
   return ToAbsl(s, "cannot flush and compact key vault");
@@ -211,16 +214,18 @@ absl::Status KeyVault::DestroyKeys(const std::vector<ProfileId>& profiles) {
   return SyncedWrite(&batch, "cannot destroy data keys");
 }
 
-absl::Status KeyVault::Purge() { return FlushAndCompact(nullptr, nullptr); }
+absl::Status KeyVault::Purge() { return FlushAndCompact({}); }
 
 absl::Status KeyVault::PurgeKeys(const std::vector<ProfileId>& profiles) {
+  if (profiles.empty()) return absl::OkStatus();
+  std::vector<std::pair<std::string, std::string>> ranges;
+  ranges.reserve(profiles.size());
   for (const ProfileId& profile : profiles) {
-    const std::string begin(profile.bytes().data(), profile.bytes().size());
-    const std::string end = begin + std::string(1, '\0');
-    rocksdb::Slice b(begin), e(end);
-    CDP_RETURN_IF_ERROR(FlushAndCompact(&b, &e));
+    std::string begin(profile.bytes().data(), profile.bytes().size());
+    std::string end = begin + std::string(1, '\0');
+    ranges.emplace_back(std::move(begin), std::move(end));
   }
-  return absl::OkStatus();
+  return FlushAndCompact(ranges);
 }
 
 absl::StatusOr<RotationReport> KeyVault::RotateKek(const std::string& key_file_path) {

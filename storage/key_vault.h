@@ -90,8 +90,9 @@ class KeyVault {
   KeyVault(const KeyVaultOptions& options, std::unique_ptr<ReopenableDb> db, KeyMaterial keys);
   absl::Status CheckAndRecordMeta(const std::string& store_id);
   absl::Status SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view context);
-  // Flushes the memtable and compacts [begin, end) (null = unbounded) to the bottom level.
-  absl::Status FlushAndCompact(const rocksdb::Slice* begin, const rocksdb::Slice* end);
+  // Flushes the memtable once, then compacts each [begin, end) of `ranges` to the bottom level
+  // (no ranges: everything).
+  absl::Status FlushAndCompact(const std::vector<std::pair<std::string, std::string>>& ranges);
   absl::StatusOr<std::string> Wrap(const ProfileId& profile, const SecureBytes& dek);
   absl::StatusOr<DataKey> Unwrap(const ProfileId& profile, absl::string_view stored);
 

@@ -1,5 +1,5 @@
-// Store reads: opening stored values, point reads, prefix scans (full, envelope-only and
-// keys-only) and the meta records of the default column family.
+// Store reads: opening stored values, point reads (one key or many), prefix scans (full,
+// envelope-only and keys-only) and the meta records of the default column family.
 
 #include <algorithm>
 
@@ -71,6 +71,32 @@ absl::StatusOr<std::optional<Record>> Store::Get(Family family, absl::string_vie
   DataKey data_key;
   ProfileId profile;
   return OpenValue(family, key, ToView(value), &data_key, &profile);
+}
+
+absl::StatusOr<std::vector<std::optional<Record>>> Store::MultiGet(
+    Family family, absl::Span<const std::string> keys, const Snapshot* snapshot) {
+  std::vector<std::optional<Record>> results(keys.size());
+  if (keys.empty()) return results;
+  const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
+  rocksdb::ReadOptions read_options;
+  if (snapshot) read_options.snapshot = snapshot->snapshot_;
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (const std::string& key : keys) slices.push_back(ToSlice(key));
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db->db()->MultiGet(read_options, FamilyHandle(*db, family), keys.size(), slices.data(),
+                     values.data(), statuses.data());
+  DataKey data_key;
+  ProfileId profile;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    CDP_RETURN_IF_ERROR(
+        ToAbsl(statuses[i], absl::StrCat("read from ", FamilyName(family), " failed")));
+    CDP_ASSIGN_OR_RETURN(results[i], OpenValue(family, keys[i], ToView(values[i]), &data_key,
+                                               &profile));
+  }
+  return results;
 }
 
 namespace {
