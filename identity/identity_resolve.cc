@@ -25,8 +25,6 @@ namespace {
 // not here: identity rewrites its node, and hooks combine the rest of it.
 constexpr Family kMovedFamilies[] = {Family::kEvents, Family::kConsent, Family::kMerges,
                                      Family::kConversations};
-constexpr Family kProfileFamilies[] = {Family::kProfiles, Family::kEvents, Family::kConsent,
-                                       Family::kMerges, Family::kConversations};
 
 struct PendingMerge {
   ProfileId survivor;
@@ -72,6 +70,8 @@ class IdentityGraph::Batch {
   void Point(const crypto::Digest& hash, const ProfileId& profile, bool no_bridge = false);
   bool BreaksLimit(const std::vector<Node*>& profiles,
                    const std::vector<const Candidate*>& unmatched) const;
+  // Moves `from`'s records to `to` and deletes every record of `from`, one key at a time: range
+  // tombstones would make every later read and iterator of the memtable slower until a flush.
   absl::Status MoveRecords(const ProfileId& from, const ProfileId& to);
 
   IdentityGraph* g_;
@@ -344,11 +344,18 @@ absl::Status IdentityGraph::Batch::MoveRecords(const ProfileId& from, const Prof
         family, storage::ProfileKey(from), {}, [&](absl::string_view key, storage::Record record) {
           std::string moved = storage::ProfileChildKey(to, key.substr(ProfileId::kSize));
           put_status = batch_->Put(family, moved, record.meta, record.value);
+          batch_->Delete(family, key);
           return put_status.ok();
         }));
     CDP_RETURN_IF_ERROR(put_status);
   }
-  return absl::OkStatus();
+  // The rest of the profiles family (node, upper layers' records, which hooks have combined).
+  const std::string prefix = storage::ProfileKey(from);
+  return g_->store_->ScanKeysWithPrefixes(Family::kProfiles, {&prefix, 1}, nullptr,
+                                          [&](absl::string_view key) {
+                                            batch_->Delete(Family::kProfiles, key);
+                                            return true;
+                                          });
 }
 
 absl::Status IdentityGraph::Batch::Materialize() {
@@ -367,9 +374,6 @@ absl::Status IdentityGraph::Batch::Materialize() {
     }
     for (const ProfileId& loser : absorbed) {
       CDP_RETURN_IF_ERROR(MoveRecords(loser, survivor));
-      for (Family family : kProfileFamilies) {
-        batch_->DeletePrefix(family, storage::ProfileKey(loser));
-      }
       batch_->RetireDataKey(loser);
       CDP_RETURN_IF_ERROR(batch_->Put(Family::kRedirects, storage::ProfileKey(loser),
                                       {.time_micros = g_->clock_->NowMicros()},

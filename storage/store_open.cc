@@ -30,9 +30,14 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering = true;
+  // Point lookups mostly miss the memtable (dedup and suppression checks, index entries of
+  // known identifiers, nodes and profile data written by earlier calls): a whole-key bloom filter
+  // answers those without descending the skip list. Profile-prefixed families add the prefix,
+  // which prefix scans use.
+  cf.memtable_whole_key_filtering = true;
+  cf.memtable_prefix_bloom_size_ratio = 0.02;
   if (IsProfilePrefixed(family)) {
     cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(ProfileId::kSize));
-    cf.memtable_prefix_bloom_size_ratio = 0.02;
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Sealed values are random bytes: compressing them only burns CPU.
