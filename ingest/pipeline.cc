@@ -38,6 +38,7 @@ const char* OutcomeName(Outcome outcome) {
 struct Pipeline::CallState {
   storage::WriteBatch* batch = nullptr;
   absl::flat_hash_map<ProfileId, pb::ProfileData> data;
+  absl::flat_hash_set<ProfileId> combined;  // survivors whose data a merge hook combined
   absl::flat_hash_map<ProfileId, std::vector<consent::ConsentChange>> consent;
 };
 
@@ -65,6 +66,7 @@ class Pipeline::MergeHook final : public identity::MergeHook {
     history.insert(history.end(), resolved.begin(), resolved.end());
     p.call_->consent[survivor] = std::move(history);
     p.call_->data[survivor] = std::move(data);
+    p.call_->combined.insert(survivor);
     return absl::OkStatus();
   }
 
@@ -97,6 +99,29 @@ absl::StatusOr<pb::ProfileData> Pipeline::LoadData(const ProfileId& profile) {
         absl::StrCat("profile data of ", profile.ToHex(), " is not a valid record"));
   }
   return data;
+}
+
+absl::Status Pipeline::PrefetchData(absl::Span<const identity::Resolution> resolutions) {
+  std::vector<ProfileId> profiles;
+  absl::flat_hash_set<ProfileId> wanted;
+  for (const identity::Resolution& resolution : resolutions) {
+    if (resolution.outcome != identity::Resolution::Outcome::kResolved) continue;
+    if (call_->data.contains(resolution.profile)) continue;  // combined by a merge hook
+    if (wanted.insert(resolution.profile).second) profiles.push_back(resolution.profile);
+  }
+  std::vector<std::string> keys;
+  keys.reserve(profiles.size());
+  for (const ProfileId& profile : profiles) keys.push_back(ProfileDataKey(profile));
+  CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> records,
+                       deps_.store->MultiGet(Family::kProfiles, keys));
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    pb::ProfileData& data = call_->data[profiles[i]];
+    if (records[i] && !data.ParseFromString(records[i]->value)) {
+      return absl::DataLossError(
+          absl::StrCat("profile data of ", profiles[i].ToHex(), " is not a valid record"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<pb::ProfileData*> Pipeline::CachedData(const ProfileId& profile) {
@@ -194,6 +219,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
 
   CDP_ASSIGN_OR_RETURN(std::vector<identity::Resolution> resolutions,
                        deps_.identity->Resolve(identities, batch));
+  CDP_RETURN_IF_ERROR(PrefetchData(resolutions));
 
   absl::flat_hash_set<ProfileId> touched;
   for (size_t k = 0; k < fresh.size(); ++k) {
@@ -273,7 +299,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     result.outcome = Outcome::kAccepted;
   }
   // Profiles that absorbed others carry combined data even without an event of their own.
-  for (const auto& [profile, data] : call.data) touched.insert(profile);
+  touched.insert(call.combined.begin(), call.combined.end());
   for (const ProfileId& profile : touched) {
     const pb::ProfileData& data = call.data.at(profile);
     CDP_RETURN_IF_ERROR(batch.Put(

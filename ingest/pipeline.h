@@ -80,6 +80,9 @@ class Pipeline {
   struct CallState;
   explicit Pipeline(const Deps& deps);
   absl::StatusOr<pb::ProfileData> LoadData(const ProfileId& profile);
+  // Reads, in one MultiGet, the profile data of every resolved profile the call has not cached
+  // yet, so that CachedData finds it.
+  absl::Status PrefetchData(absl::Span<const identity::Resolution> resolutions);
   absl::StatusOr<pb::ProfileData*> CachedData(const ProfileId& profile);
   absl::StatusOr<std::vector<consent::ConsentChange>*> CachedConsent(const ProfileId& profile);
   absl::Status RetypeAliasPreviousId(const ParsedEvent& event, identity::EventIdentity* identity);
