@@ -125,7 +125,6 @@ absl::StatusOr<std::optional<ProfileIdentity>> IdentityGraph::GetIdentity(
     identity.merged_from.push_back(id);
   }
   identity.merge_count = node.merge_count();
-  identity.event_count = node.event_count();
   identity.created_micros = node.created_micros();
   identity.updated_micros = node.updated_micros();
   return identity;

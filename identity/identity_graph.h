@@ -8,11 +8,12 @@
 //   3. if linking all matched profiles and the new identifiers would give one profile more values
 //      of a type than its limit, the event's lowest-priority identifier is dropped and matching
 //      starts again; an identifier marked no-bridge by an unmerge never links two profiles;
-//   4. no match: a new profile. Matches: the smaller profiles (by events, then the younger) are
-//      merged into the largest, unless the survivor's merge cap or identifier cap is reached, in
+//   4. no match: a new profile. Matches: the smaller profiles (by stored events, counted up to
+//      kMaxCountedEvents, then the younger) are merged into the largest, unless the survivor's merge cap or identifier cap is reached, in
 //      which case the event goes to the profile of its highest-priority matched identifier and
 //      the cap hit is counted.
-// Materialization then writes, into the caller's WriteBatch: identity nodes, the blind index,
+// Materialization then writes, into the caller's WriteBatch: identity nodes that changed (an event
+// that brings nothing new to a profile's identity leaves its node as it is), the blind index,
 // redirects from merged-away ids, merge log entries, the merged-away profiles' records re-keyed
 // (and so re-sealed) under the survivor, their data keys destroyed, and data keys of new profiles.
 //
@@ -70,14 +71,17 @@ class MergeHook {
                                storage::WriteBatch& batch) = 0;
 };
 
+// Profiles are compared by stored events when a merge chooses its survivor, counted up to this
+// many: beyond it they compare as equal and the older survives. Bounds the count's scan.
+inline constexpr uint64_t kMaxCountedEvents = 10'000;
+
 struct ProfileIdentity {
   ProfileId profile;
   std::vector<Identifier> identifiers;
   std::vector<ProfileId> merged_from;
   uint32_t merge_count = 0;
-  uint64_t event_count = 0;
   int64_t created_micros = 0;
-  int64_t updated_micros = 0;
+  int64_t updated_micros = 0;  // the last change of identifiers or merges
 };
 
 struct MergeRecord {

@@ -66,6 +66,10 @@ class IdentityGraph::Batch {
   absl::StatusOr<std::optional<IndexEntry>> Lookup(const crypto::Digest& hash);
   absl::StatusOr<Node*> LoadNode(const ProfileId& id);
   absl::StatusOr<bool> IsSuppressed(const crypto::Digest& hash);
+  // The profile's size for choosing a merge's survivor: its stored events (up to
+  // kMaxCountedEvents), plus those resolved to it earlier in the batch and the sizes of the
+  // profiles it absorbed in the batch.
+  absl::StatusOr<uint64_t> Size(const ProfileId& id);
   Node* NewNode(int64_t now);
   void Point(const crypto::Digest& hash, const ProfileId& profile, bool no_bridge = false);
   bool BreaksLimit(const std::vector<Node*>& profiles,
@@ -86,6 +90,8 @@ class IdentityGraph::Batch {
   absl::flat_hash_set<ProfileId> new_nodes_;
   absl::flat_hash_set<ProfileId> dirty_nodes_;
   absl::flat_hash_map<ProfileId, ProfileId> redirect_;  // absorbed -> survivor, in this batch
+  absl::flat_hash_map<ProfileId, uint64_t> stored_events_;  // counted by Size
+  absl::flat_hash_map<ProfileId, uint64_t> batch_events_;   // added in this batch (see Size)
   std::vector<PendingMerge> merges_;
 };
 
@@ -117,6 +123,22 @@ absl::StatusOr<bool> IdentityGraph::Batch::IsSuppressed(const crypto::Digest& ha
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
                        g_->store_->Get(Family::kSuppression, storage::DigestKey(hash)));
   return record.has_value();
+}
+
+absl::StatusOr<uint64_t> IdentityGraph::Batch::Size(const ProfileId& id) {
+  auto it = stored_events_.find(id);
+  if (it == stored_events_.end()) {
+    uint64_t count = 0;
+    if (!new_nodes_.contains(id)) {
+      const std::string prefix = storage::ProfileKey(id);
+      CDP_RETURN_IF_ERROR(g_->store_->ScanKeysWithPrefixes(
+          Family::kEvents, {&prefix, 1}, nullptr,
+          [&](absl::string_view) { return ++count < kMaxCountedEvents; }));
+    }
+    it = stored_events_.emplace(id, count).first;
+  }
+  const auto added = batch_events_.find(id);
+  return it->second + (added == batch_events_.end() ? 0 : added->second);
 }
 
 Node* IdentityGraph::Batch::NewNode(int64_t now) {
@@ -270,17 +292,29 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
 
   const int64_t now = event.time_micros;
   Node* target = nullptr;
+  bool changed = false;  // whether the target's node must be written
   if (profiles.empty()) {
     target = NewNode(g_->clock_->NowMicros());
     result.created = true;
     ++counters.created;
   } else {
-    Node* survivor = *std::max_element(profiles.begin(), profiles.end(), [](Node* a, Node* b) {
-      if (a->proto().event_count() != b->proto().event_count()) {
-        return a->proto().event_count() < b->proto().event_count();
+    Node* survivor = profiles.front();
+    if (profiles.size() > 1) {
+      std::vector<uint64_t> sizes;
+      for (Node* node : profiles) {
+        CDP_ASSIGN_OR_RETURN(uint64_t size, Size(node->id()));
+        sizes.push_back(std::min(size, kMaxCountedEvents));
       }
-      return a->proto().created_micros() > b->proto().created_micros();
-    });
+      size_t best = 0;
+      for (size_t i = 1; i < profiles.size(); ++i) {
+        const bool larger = sizes[i] != sizes[best]
+                                ? sizes[i] > sizes[best]
+                                : profiles[i]->proto().created_micros() <
+                                      profiles[best]->proto().created_micros();
+        if (larger) best = i;
+      }
+      survivor = profiles[best];
+    }
     uint64_t merges_after = survivor->proto().merge_count();
     for (Node* node : profiles) {
       if (node != survivor) merges_after += node->proto().merge_count() + 1;
@@ -294,7 +328,10 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
                          .time_micros = now};
       for (Node* node : profiles) {
         if (node == survivor) continue;
+        CDP_ASSIGN_OR_RETURN(uint64_t absorbed_size, Size(node->id()));
+        batch_events_[survivor->id()] += absorbed_size;
         survivor->Absorb(*node);
+        changed = true;
         redirect_[node->id()] = survivor->id();
         for (const Identifier& id : node->Identifiers()) {
           Point(g_->store_->blind_index().Hash(id.type, id.value), survivor->id());
@@ -326,13 +363,12 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
     target->AddIdentifier(c.id, now);
     Point(c.hash, target->id());
     seen_together.push_back(c.id);
+    changed = true;
   }
   if (result.cap_hit) ++counters.cap_hits;
-  target->AddObservation(seen_together);
-  auto& proto = target->mutable_proto();
-  proto.set_event_count(proto.event_count() + 1);
-  proto.set_updated_micros(std::max(proto.updated_micros(), g_->clock_->NowMicros()));
-  dirty_nodes_.insert(target->id());
+  changed = target->AddObservation(seen_together) || changed;
+  ++batch_events_[target->id()];
+  if (changed) dirty_nodes_.insert(target->id());
   result.profile = target->id();
   return result;
 }
@@ -380,11 +416,13 @@ absl::Status IdentityGraph::Batch::Materialize() {
                                       survivor.bytes()));
     }
   }
+  const int64_t now = g_->clock_->NowMicros();
   for (const ProfileId& id : dirty_nodes_) {
-    const Node& node = *nodes_.at(id);
+    Node& node = *nodes_.at(id);
+    auto& proto = node.mutable_proto();
+    proto.set_updated_micros(std::max(proto.updated_micros(), now));
     CDP_RETURN_IF_ERROR(batch_->Put(Family::kProfiles, internal::NodeKey(id),
-                                    {.time_micros = node.proto().updated_micros()},
-                                    node.Encode()));
+                                    {.time_micros = proto.updated_micros()}, node.Encode()));
   }
   for (const crypto::Digest& hash : dirty_index_) {
     IndexEntry entry = *index_.at(hash);

@@ -163,7 +163,6 @@ absl::StatusOr<UnmergeReport> IdentityGraph::Unmerge(const ProfileId& profile,
       *rebuilt.mutable_proto().mutable_merged_from() = node.proto().merged_from();
       rebuilt.mutable_proto().set_merge_count(node.proto().merge_count());
     }
-    rebuilt.mutable_proto().set_event_count(part.events);
     rebuilt.mutable_proto().set_updated_micros(now);
     CDP_RETURN_IF_ERROR(batch.Put(Family::kProfiles, internal::NodeKey(part.id),
                                   {.time_micros = now}, rebuilt.Encode()));

@@ -96,18 +96,19 @@ void Node::AddIdentifier(const Identifier& id, int64_t first_seen_micros) {
   ToStored(id, first_seen_micros, proto_.add_identifiers());
 }
 
-void Node::AddObservation(absl::Span<const Identifier> ids) {
-  if (proto_.observations_size() >= static_cast<int>(kMaxObservations)) return;
+bool Node::AddObservation(absl::Span<const Identifier> ids) {
+  if (proto_.observations_size() >= static_cast<int>(kMaxObservations)) return false;
   pb::Observation observation;
   for (const Identifier& id : ids) {
     auto it = index_.find(id);
     if (it != index_.end()) observation.add_members(it->second);
   }
-  if (observation.members_size() == 0) return;
+  // One identifier alone links nothing, and unmerge needs observations only for their links.
+  if (observation.members_size() < 2) return false;
   std::sort(observation.mutable_members()->begin(), observation.mutable_members()->end());
-  if (observation_keys_.insert(ObservationKey(observation)).second) {
-    *proto_.add_observations() = std::move(observation);
-  }
+  if (!observation_keys_.insert(ObservationKey(observation)).second) return false;
+  *proto_.add_observations() = std::move(observation);
+  return true;
 }
 
 void Node::Absorb(const Node& other) {
@@ -118,7 +119,6 @@ void Node::Absorb(const Node& other) {
   proto_.add_merged_from(std::string(other.id_.bytes().data(), other.id_.bytes().size()));
   for (const auto& merged : other.proto_.merged_from()) proto_.add_merged_from(merged);
   proto_.set_merge_count(proto_.merge_count() + other.proto_.merge_count() + 1);
-  proto_.set_event_count(proto_.event_count() + other.proto_.event_count());
   proto_.set_created_micros(std::min(proto_.created_micros(), other.proto_.created_micros()));
 }
 

@@ -54,9 +54,10 @@ class Node {
 
   // Adds `id` if absent.
   void AddIdentifier(const Identifier& id, int64_t first_seen_micros);
-  // Records that `ids` (all held by this node) were seen together.
-  void AddObservation(absl::Span<const Identifier> ids);
-  // Takes over everything `other` holds: identifiers, observations, merged ids and counts.
+  // Records that `ids` (those this node holds, two or more) were seen together. Returns whether
+  // that is new.
+  bool AddObservation(absl::Span<const Identifier> ids);
+  // Takes over everything `other` holds: identifiers, observations, merged ids and merge count.
   void Absorb(const Node& other);
 
   // The members of every observation, as identifiers.
