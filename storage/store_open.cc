@@ -30,6 +30,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering = true;
+  // Point lookups (index entries, nodes, profile data, dedup checks) dominate reads: a hash index
+  // inside each data block finds a key without the binary search and the linear walk of its
+  // restart interval.
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
   // Point lookups mostly miss the memtable (dedup and suppression checks, index entries of
   // known identifiers, nodes and profile data written by earlier calls): a whole-key bloom filter
   // answers those without descending the skip list. Profile-prefixed families add the prefix,
