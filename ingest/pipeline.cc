@@ -168,6 +168,31 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
   }
   summary.rejections = std::move(parsed.rejections);
 
+  // What needs no store state is done before taking the writer mutex, so that concurrent calls
+  // overlap it with each other's writes: messageId hashes and identifier normalization.
+  const size_t n = parsed.events.size();
+  std::vector<crypto::Digest> all_hashes;
+  std::vector<std::string> dedup_keys;
+  std::vector<identity::EventIdentity> normalized(n);
+  std::vector<std::vector<std::string>> not_identifiers(n);  // "type/outcome" per event
+  all_hashes.reserve(n);
+  dedup_keys.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const ParsedEvent& event = parsed.events[i];
+    all_hashes.push_back(deps_.store->blind_index().Hash("message_id", event.message_id));
+    dedup_keys.push_back(storage::DigestKey(all_hashes.back()));
+    normalized[i] = {.message_id = event.message_id, .time_micros = event.time_micros};
+    for (const RawIdentifier& raw : event.identifiers) {
+      identity::NormalizeResult result = deps_.normalizer->Normalize(raw.type, raw.value);
+      if (result.ok()) {
+        normalized[i].identifiers.push_back(std::move(result.identifier));
+      } else {
+        not_identifiers[i].push_back(
+            absl::StrCat(raw.type, "/", identity::NormalizeOutcomeName(result.outcome)));
+      }
+    }
+  }
+
   absl::MutexLock lock(&deps_.store->profile_writer_mutex());
   storage::WriteBatch batch = deps_.store->NewBatch();
   CallState call{.batch = &batch};
@@ -175,17 +200,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
   absl::Cleanup clear_call = [this] { call_ = nullptr; };
   const int64_t now = deps_.clock->NowMicros();
 
-  // Dedup (one MultiGet for the call), then normalization, for the records that go on to
-  // resolution.
-  const size_t n = parsed.events.size();
-  std::vector<crypto::Digest> all_hashes;
-  std::vector<std::string> dedup_keys;
-  all_hashes.reserve(n);
-  dedup_keys.reserve(n);
-  for (const ParsedEvent& event : parsed.events) {
-    all_hashes.push_back(deps_.store->blind_index().Hash("message_id", event.message_id));
-    dedup_keys.push_back(storage::DigestKey(all_hashes.back()));
-  }
+  // Dedup (one MultiGet for the call) picks the records that go on to resolution.
   CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> stored,
                        deps_.store->MultiGet(Family::kDedup, dedup_keys));
   std::vector<RecordResult> results(n);
@@ -201,20 +216,10 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
       result.outcome = Outcome::kDuplicate;
       continue;
     }
-    identity::EventIdentity identity{.message_id = event.message_id,
-                                     .time_micros = event.time_micros};
-    for (const RawIdentifier& raw : event.identifiers) {
-      identity::NormalizeResult normalized = deps_.normalizer->Normalize(raw.type, raw.value);
-      if (normalized.ok()) {
-        identity.identifiers.push_back(std::move(normalized.identifier));
-      } else {
-        ++summary.identifier_rejections[absl::StrCat(
-            raw.type, "/", identity::NormalizeOutcomeName(normalized.outcome))];
-      }
-    }
-    CDP_RETURN_IF_ERROR(RetypeAliasPreviousId(event, &identity));
+    for (const std::string& what : not_identifiers[i]) ++summary.identifier_rejections[what];
+    CDP_RETURN_IF_ERROR(RetypeAliasPreviousId(event, &normalized[i]));
     fresh.push_back(i);
-    identities.push_back(std::move(identity));
+    identities.push_back(std::move(normalized[i]));
   }
 
   CDP_ASSIGN_OR_RETURN(std::vector<identity::Resolution> resolutions,

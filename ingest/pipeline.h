@@ -13,7 +13,8 @@
 // the caller may retry the same records (they are idempotent by messageId).
 //
 // Thread safety: Apply may be called concurrently; calls serialize on the store's
-// profile_writer_mutex() (the single sequencing writer of DESIGN.md).
+// profile_writer_mutex() (the single sequencing writer of DESIGN.md), after hashing messageIds and
+// normalizing identifiers outside it, so concurrent calls overlap that work with each other.
 
 #include <cstdint>
 #include <map>
