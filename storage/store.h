@@ -114,6 +114,9 @@ class WriteBatch {
   Store* store_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   absl::flat_hash_map<ProfileId, DataKey> new_keys_;
+  // Keys of existing profiles this batch has sealed under: a batch writes several records per
+  // profile, and this small map is cheaper than the store-wide cache.
+  absl::flat_hash_map<ProfileId, DataKey> used_keys_;
   std::vector<ProfileId> destroyed_keys_;
   std::vector<ProfileId> retired_keys_;
 };

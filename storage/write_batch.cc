@@ -27,8 +27,11 @@ absl::Status WriteBatch::Put(Family family, absl::string_view key, const RecordM
     DataKey data_key;
     if (auto it = new_keys_.find(profile); it != new_keys_.end()) {
       data_key = it->second;
+    } else if (auto used = used_keys_.find(profile); used != used_keys_.end()) {
+      data_key = used->second;
     } else {
       CDP_ASSIGN_OR_RETURN(data_key, store_->vault_->GetKey(profile));
+      used_keys_.emplace(profile, data_key);
     }
     stored.reserve(envelope::kHeaderSize + value.size() + crypto::kGcmOverhead);
     envelope::AppendHeader(envelope::Format::kSealed, meta, &stored);
