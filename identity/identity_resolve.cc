@@ -374,24 +374,28 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
 }
 
 absl::Status IdentityGraph::Batch::MoveRecords(const ProfileId& from, const ProfileId& to) {
+  const std::string prefix = storage::ProfileKey(from);
   for (Family family : kMovedFamilies) {
     absl::Status put_status;
     CDP_RETURN_IF_ERROR(g_->store_->Scan(
-        family, storage::ProfileKey(from), {}, [&](absl::string_view key, storage::Record record) {
+        family, prefix, {}, [&](absl::string_view key, storage::Record record) {
           std::string moved = storage::ProfileChildKey(to, key.substr(ProfileId::kSize));
           put_status = batch_->Put(family, moved, record.meta, record.value);
-          batch_->Delete(family, key);
           return put_status.ok();
         }));
     CDP_RETURN_IF_ERROR(put_status);
   }
-  // The rest of the profiles family (node, upper layers' records, which hooks have combined).
-  const std::string prefix = storage::ProfileKey(from);
-  return g_->store_->ScanKeysWithPrefixes(Family::kProfiles, {&prefix, 1}, nullptr,
-                                          [&](absl::string_view key) {
-                                            batch_->Delete(Family::kProfiles, key);
-                                            return true;
-                                          });
+  // Every key goes, also those the scans above skip as expired and, in the profiles family, the
+  // node and the upper layers' records (which hooks have combined into the survivor's).
+  for (Family family : {Family::kProfiles, Family::kEvents, Family::kConsent, Family::kMerges,
+                        Family::kConversations}) {
+    CDP_RETURN_IF_ERROR(g_->store_->ScanKeysWithPrefixes(family, {&prefix, 1}, nullptr,
+                                                         [&](absl::string_view key) {
+                                                           batch_->Delete(family, key);
+                                                           return true;
+                                                         }));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status IdentityGraph::Batch::Materialize() {

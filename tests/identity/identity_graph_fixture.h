@@ -27,10 +27,12 @@ class IdentityGraphTestBase : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(IdentityOptions()); }
 
-  void Reopen(IdentityOptions options) {
+  void Reopen(IdentityOptions options,
+              std::shared_ptr<const storage::RetentionPolicy> retention = nullptr) {
     graph_.reset();
     store_.reset();
     storage::StoreOptions store_options = cdp::testing::SmallStoreOptions(dir_.Sub("data"), &clock_);
+    store_options.retention = std::move(retention);
     auto store = storage::Store::Open(store_options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);

@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "storage/errors.h"
+#include "storage/key_codec.h"
+#include "storage/retention_hook.h"
 #include "tests/identity/identity_graph_fixture.h"
 
 namespace cdp::identity {
@@ -114,6 +116,42 @@ TEST_F(IdentityGraphTest, MergeSurvivorCountsEventsResolvedEarlierInTheBatch) {
   EXPECT_EQ(resolutions[3].profile, by_email);  // 4 events against 1
   EXPECT_THAT(EventsOf(by_email), SizeIs(6));
   EXPECT_THAT(EventsOf(by_phone), IsEmpty());
+}
+
+// Events older than a cutoff have expired: reads skip them until compaction drops them.
+class ExpireEventsBefore final : public storage::RetentionPolicy {
+ public:
+  explicit ExpireEventsBefore(int64_t cutoff_micros) : cutoff_micros_(cutoff_micros) {}
+  bool IsExpired(storage::Family family, const storage::RecordMeta& meta,
+                 int64_t) const override {
+    return family == storage::Family::kEvents && meta.time_micros < cutoff_micros_;
+  }
+
+ private:
+  int64_t cutoff_micros_;
+};
+
+TEST_F(IdentityGraphTest, MergeLeavesNoKeyOfTheAbsorbedProfileEvenExpiredOnes) {
+  Reopen(IdentityOptions(),
+         std::make_shared<ExpireEventsBefore>(clock_.NowMicros() + 5'000'000));
+  Ingest({{"email", "ann@example.com"}});  // expired from the start
+  clock_.Advance(10'000'000);
+  Ingest({{"email", "ann@example.com"}});
+  for (int i = 0; i < 3; ++i) Ingest({{"phone", "+14155550100"}});
+  const ProfileId by_email = *ProfileOf("email", "ann@example.com");
+  const ProfileId by_phone = *ProfileOf("phone", "+14155550100");
+  Resolution bridge = Ingest({{"email", "ann@example.com"}, {"phone", "+14155550100"}});
+  ASSERT_EQ(bridge.profile, by_phone);
+
+  const std::string prefix = storage::ProfileKey(by_email);
+  for (storage::Family family : storage::kAllFamilies) {
+    if (!storage::IsProfilePrefixed(family) || family == storage::Family::kRedirects) continue;
+    size_t left = 0;
+    CDP_ASSERT_OK(store_->ScanKeysWithPrefixes(family, {&prefix, 1}, nullptr,
+                                               [&](absl::string_view) { return ++left > 0; }));
+    EXPECT_EQ(left, 0u) << storage::FamilyName(family);
+  }
+  EXPECT_THAT(EventsOf(by_phone), SizeIs(5));  // the expired one is not read
 }
 
 TEST_F(IdentityGraphTest, MergeOfEqualSizesKeepsTheOlderProfile) {
