@@ -60,26 +60,32 @@ absl::StatusOr<Node> Node::Decode(const ProfileId& id, absl::string_view bytes) 
     return absl::DataLossError(absl::StrCat("identity node of profile ", id.ToHex(),
                                             " is not a valid record"));
   }
-  node.Reindex();
   return node;
 }
 
-void Node::Reindex() {
-  index_.clear();
-  type_counts_.clear();
-  observation_keys_.clear();
-  for (int i = 0; i < proto_.identifiers_size(); ++i) {
-    Identifier id = FromStored(proto_.identifiers(i));
-    if (index_.emplace(id, i).second) ++type_counts_[id.type];
+int Node::Position(const Identifier& id) const {
+  const int n = proto_.identifiers_size();
+  if (n <= kLinearLimit) {
+    for (int i = 0; i < n; ++i) {
+      const pb::StoredIdentifier& stored = proto_.identifiers(i);
+      if (stored.value() == id.value && stored.type() == id.type) return i;
+    }
+    return -1;
   }
-  for (const auto& observation : proto_.observations()) {
-    observation_keys_.insert(ObservationKey(observation));
+  if (index_.empty()) {
+    for (int i = 0; i < n; ++i) {
+      const pb::StoredIdentifier& stored = proto_.identifiers(i);
+      index_.emplace(IdView(stored.type(), stored.value()), i);
+    }
   }
+  auto it = index_.find(IdView(id.type, id.value));
+  return it == index_.end() ? -1 : static_cast<int>(it->second);
 }
 
 uint32_t Node::CountOfType(absl::string_view type) const {
-  auto it = type_counts_.find(type);
-  return it == type_counts_.end() ? 0 : it->second;
+  uint32_t count = 0;
+  for (const pb::StoredIdentifier& stored : proto_.identifiers()) count += stored.type() == type;
+  return count;
 }
 
 std::vector<Identifier> Node::Identifiers() const {
@@ -90,23 +96,45 @@ std::vector<Identifier> Node::Identifiers() const {
 }
 
 void Node::AddIdentifier(const Identifier& id, int64_t first_seen_micros) {
-  if (index_.contains(id)) return;
-  index_.emplace(id, proto_.identifiers_size());
-  ++type_counts_[id.type];
-  ToStored(id, first_seen_micros, proto_.add_identifiers());
+  if (Has(id)) return;
+  pb::StoredIdentifier* stored = proto_.add_identifiers();
+  ToStored(id, first_seen_micros, stored);
+  if (!index_.empty()) {
+    index_.emplace(IdView(stored->type(), stored->value()), proto_.identifiers_size() - 1);
+  }
+}
+
+bool Node::HasObservation(const pb::Observation& observation) const {
+  const int n = proto_.observations_size();
+  if (n <= kLinearLimit) {
+    for (const pb::Observation& seen : proto_.observations()) {
+      if (std::equal(seen.members().begin(), seen.members().end(),
+                     observation.members().begin(), observation.members().end())) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (observation_keys_.empty()) {
+    for (const pb::Observation& seen : proto_.observations()) {
+      observation_keys_.insert(ObservationKey(seen));
+    }
+  }
+  return observation_keys_.contains(ObservationKey(observation));
 }
 
 bool Node::AddObservation(absl::Span<const Identifier> ids) {
   if (proto_.observations_size() >= static_cast<int>(kMaxObservations)) return false;
   pb::Observation observation;
   for (const Identifier& id : ids) {
-    auto it = index_.find(id);
-    if (it != index_.end()) observation.add_members(it->second);
+    const int position = Position(id);
+    if (position >= 0) observation.add_members(static_cast<uint32_t>(position));
   }
   // One identifier alone links nothing, and unmerge needs observations only for their links.
   if (observation.members_size() < 2) return false;
   std::sort(observation.mutable_members()->begin(), observation.mutable_members()->end());
-  if (!observation_keys_.insert(ObservationKey(observation)).second) return false;
+  if (HasObservation(observation)) return false;
+  if (!observation_keys_.empty()) observation_keys_.insert(ObservationKey(observation));
   *proto_.add_observations() = std::move(observation);
   return true;
 }

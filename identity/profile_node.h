@@ -2,10 +2,15 @@
 // Internal to identity/: the in-memory form of a profile's identity node (identity.proto
 // IdentityNode) with indexes for the rule checks, and the encodings of index entries and keys.
 //
+// Most nodes hold a handful of identifiers and observations: they are searched linearly, and hash
+// indexes (keyed by views into the node's own strings) are built only for a node that grows past
+// kLinearLimit, so decoding a node costs one protobuf parse.
+//
 // Thread safety: a Node belongs to one Resolve/Unmerge call.
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -43,13 +48,21 @@ class Node {
   static absl::StatusOr<Node> Decode(const ProfileId& id, absl::string_view bytes);
   std::string Encode() const { return proto_.SerializeAsString(); }
 
+  // Movable, not copyable: the indexes hold views into the node's own identifiers.
+  Node(Node&&) = default;
+  Node& operator=(Node&&) = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
   const ProfileId& id() const { return id_; }
   const pb::IdentityNode& proto() const { return proto_; }
+  // For the counters and times only: identifiers and observations change through the methods
+  // below, which keep the indexes current.
   pb::IdentityNode& mutable_proto() { return proto_; }
 
-  bool Has(const Identifier& id) const { return index_.contains(id); }
+  bool Has(const Identifier& id) const { return Position(id) >= 0; }
   uint32_t CountOfType(absl::string_view type) const;
-  size_t identifier_count() const { return index_.size(); }
+  size_t identifier_count() const { return static_cast<size_t>(proto_.identifiers_size()); }
   std::vector<Identifier> Identifiers() const;
 
   // Adds `id` if absent.
@@ -64,14 +77,22 @@ class Node {
   std::vector<std::vector<Identifier>> Observations() const;
 
  private:
+  // Past this many identifiers (or observations), lookups go through hash indexes.
+  static constexpr int kLinearLimit = 16;
+  using IdView = std::pair<absl::string_view, absl::string_view>;  // type, value
+
   explicit Node(const ProfileId& id) : id_(id) {}
-  void Reindex();
+  // The position of `id` in proto_.identifiers(), or -1.
+  int Position(const Identifier& id) const;
+  // Whether an observation with exactly these (sorted) members is recorded.
+  bool HasObservation(const pb::Observation& observation) const;
 
   ProfileId id_;
   pb::IdentityNode proto_;
-  absl::flat_hash_map<Identifier, uint32_t> index_;  // identifier -> position in proto_
-  absl::flat_hash_map<std::string, uint32_t> type_counts_;
-  absl::flat_hash_set<std::string> observation_keys_;  // encoded member lists
+  // Built on demand past kLinearLimit, then kept current; views point into proto_'s identifiers,
+  // whose elements never move (they are only ever appended).
+  mutable absl::flat_hash_map<IdView, uint32_t> index_;
+  mutable absl::flat_hash_set<std::string> observation_keys_;  // encoded member lists
 };
 
 }  // namespace cdp::identity::internal
