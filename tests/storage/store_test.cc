@@ -1,6 +1,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 #include <filesystem>
 
 #include "storage/errors.h"
@@ -154,6 +156,55 @@ TEST_F(StoreTest, DeletePrefixRemovesOneProfileOnly) {
   ASSERT_THAT(store_->Scan(Family::kEvents, ProfileKey(b), {}, count(&b_count)), IsOk());
   EXPECT_EQ(a_count, 0);
   EXPECT_EQ(b_count, 10);
+}
+
+// Operations on one key apply in the order they were added, and a range deletion covers only
+// what was put before it in the batch (merges and erasure rely on both).
+TEST_F(StoreTest, BatchAppliesOperationsOnOneKeyInTheirOrder) {
+  ProfileId a = NewProfile();
+  WriteBatch batch = store_->NewBatch();
+  for (int t = 199; t >= 0; --t) {  // descending, so the reordering has work to do
+    const std::string key = ProfileRecordKey(a, t, 0);
+    ASSERT_THAT(batch.Put(Family::kEvents, key, {}, "first"), IsOk());
+    if (t % 3 == 0) batch.Delete(Family::kEvents, key);  // deleted for good
+    if (t % 3 == 1) {
+      batch.Delete(Family::kEvents, key);
+      ASSERT_THAT(batch.Put(Family::kEvents, key, {}, "again"), IsOk());
+    }
+    if (t % 3 == 2) {
+      ASSERT_THAT(batch.Put(Family::kEvents, key, {}, "last"), IsOk());
+    }
+    ASSERT_THAT(batch.Put(Family::kProfiles, ProfileKey(a), {}, absl::StrCat("v", t)), IsOk());
+  }
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  for (int t = 0; t < 200; ++t) {
+    CDP_ASSERT_OK_AND_ASSIGN(auto record,
+                             store_->Get(Family::kEvents, ProfileRecordKey(a, t, 0)));
+    if (t % 3 == 0) {
+      EXPECT_FALSE(record.has_value()) << t;
+    } else {
+      ASSERT_TRUE(record.has_value()) << t;
+      EXPECT_EQ(record->value, t % 3 == 1 ? "again" : "last") << t;
+    }
+  }
+  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(a)), "v0");  // the last put wins
+
+  WriteBatch with_range = store_->NewBatch();
+  for (int t = 0; t < 100; ++t) {
+    ASSERT_THAT(with_range.Put(Family::kEvents, ProfileRecordKey(a, 1000 + t, 0), {}, "x"),
+                IsOk());
+  }
+  with_range.DeletePrefix(Family::kEvents, ProfileKey(a));
+  ASSERT_THAT(with_range.Put(Family::kEvents, ProfileRecordKey(a, 5, 0), {}, "after"), IsOk());
+  ASSERT_THAT(store_->Write(with_range), IsOk());
+  int left = 0;
+  ASSERT_THAT(store_->Scan(Family::kEvents, ProfileKey(a), {},
+                           [&](absl::string_view, Record record) {
+                             EXPECT_EQ(record.value, "after");
+                             return ++left > 0;
+                           }),
+              IsOk());
+  EXPECT_EQ(left, 1);
 }
 
 TEST_F(StoreTest, BatchIsAllOrNothingWhenAPutFails) {
