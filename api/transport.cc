@@ -254,7 +254,12 @@ std::shared_ptr<TConfiguration> MakeThriftConfiguration(const ServerLimits& limi
 
 std::shared_ptr<apache::thrift::protocol::TProtocolFactory> MakeProtocolFactory(
     const ServerLimits& limits) {
-  return std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>(
+  // Typed on the framed transport: on a TFramedTransport (both ends of our connections) the
+  // protocol reads and writes the frame buffer through inline calls instead of one virtual call
+  // per field, which was ~5% of a getContext's instructions (a response has ~200 fields).
+  // Any other transport gets the generic protocol; the limits are the same either way.
+  return std::make_shared<apache::thrift::protocol::TBinaryProtocolFactoryT<
+      apache::thrift::transport::TFramedTransport>>(
       static_cast<int32_t>(limits.max_string_bytes),
       static_cast<int32_t>(limits.max_container_elements), /*strict_read=*/true,
       /*strict_write=*/true);
