@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <google/protobuf/arena.h>
+
 #include "common/status_macros.h"
 #include "identity/event_envelope.h"
 #include "ingest/ingest.pb.h"
@@ -21,6 +23,10 @@ namespace {
 // key the merge retires right after: its records then read as shredded. So does a person erased
 // after the snapshot. Either way a fresh snapshot shows the outcome, so the lookup starts over.
 constexpr int kLookupAttempts = 3;
+
+// First block of a lookup's protobuf arena, on the stack: a profile's data (its traits and event
+// counts as map entries) usually fits, so parsing it allocates nothing from the heap.
+constexpr size_t kArenaFirstBlockBytes = 8 << 10;
 
 }  // namespace
 
@@ -71,12 +77,19 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
                        store_->Get(Family::kProfiles, ProfileDataKey(context.profile),
                                    &snapshot));
-  pb::ProfileData data;
+  // Maps parse into one node and two strings per entry: on the arena they cost no malloc/free.
+  alignas(8) char first_block[kArenaFirstBlockBytes];
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.initial_block = first_block;
+  arena_options.initial_block_size = sizeof(first_block);
+  google::protobuf::Arena arena(arena_options);
+  pb::ProfileData& data = *google::protobuf::Arena::CreateMessage<pb::ProfileData>(&arena);
   if (record && !data.ParseFromString(record->value)) {
     return absl::DataLossError("profile data is not a valid record");
   }
   const int64_t now = store_->clock().NowMicros();
   if (may(DataKind::kTraits)) {
+    context.traits.reserve(data.traits_size());
     for (const auto& [name, value] : data.traits()) {
       if (retention_ && retention_->TraitExpired(value.set_micros(), now)) continue;
       context.traits.push_back({name, value.json(), value.set_micros(), value.source()});
@@ -88,6 +101,7 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
     context.first_seen_micros = data.first_seen_micros();
     context.last_seen_micros = data.last_seen_micros();
     context.total_events = data.total_events();
+    context.event_counts.reserve(data.events_size());
     for (const auto& [name, stats] : data.events()) {
       context.event_counts.push_back({name, stats.count(), stats.last_micros()});
     }
@@ -102,12 +116,15 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
     // walk so one lookup never reads a whole long history.
     size_t examined = 0;
     const size_t max_examined = std::max<size_t>(1000, request.max_events * 20);
+    // One body for all events: parsing into it again reuses its strings' buffers (but json,
+    // which is moved out into the result).
+    pb::EventBody body;
+    context.recent_events.reserve(std::min<size_t>(request.max_events, 64));
     CDP_RETURN_IF_ERROR(store_->Scan(
         Family::kEvents, storage::ProfileKey(context.profile),
         {.reverse = true, .snapshot = &snapshot},
         [&](absl::string_view key, storage::Record stored) {
           absl::StatusOr<identity::StoredEventView> event = identity::DecodeEventView(stored.value);
-          pb::EventBody body;
           if (!event.ok() ||
               !body.ParseFromArray(event->body.data(), static_cast<int>(event->body.size()))) {
             decode_status = absl::DataLossError("stored event is not a valid record");

@@ -67,6 +67,28 @@ TEST_F(ContextReaderTest, SupportSeesTheWholePersonNewestEventsFirst) {
   EXPECT_THAT(ids, ElementsAre("t3", "t2", "t1", "i1"));
 }
 
+// The reader parses every event into one reused message: no field of one event may show up in
+// the next (t1 alone has a channel; i1, read right after it, has no event name).
+TEST_F(ContextReaderTest, EachEventCarriesOnlyItsOwnFields) {
+  std::optional<PersonContext> context = Lookup("support");
+  ASSERT_TRUE(context.has_value());
+  ASSERT_THAT(context->recent_events, SizeIs(4));
+  const EventView& t2 = context->recent_events[1];
+  const EventView& t1 = context->recent_events[2];
+  const EventView& i1 = context->recent_events[3];
+  EXPECT_EQ(t1.channel, "web");
+  EXPECT_NE(i1.channel, "web");
+  EXPECT_EQ(i1.channel, t2.channel);
+  EXPECT_EQ(t2.name, "Bought");
+  EXPECT_EQ(t1.name, "Viewed");
+  EXPECT_NE(i1.name, "Viewed");
+  EXPECT_EQ(i1.type, "identify");
+  for (const EventView& e : context->recent_events) {
+    EXPECT_NE(e.json.find(absl::StrCat("\"", e.message_id, "\"")), std::string::npos)
+        << e.message_id;
+  }
+}
+
 TEST_F(ContextReaderTest, LastNAndEventNameFilter) {
   std::optional<PersonContext> context = Lookup("support", 2);
   ASSERT_TRUE(context.has_value());
