@@ -1,8 +1,12 @@
 #include "ingest/context_reader.h"
 
-#include <algorithm>
-
 #include <google/protobuf/arena.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/stubs/common.h>
+#include <google/protobuf/wire_format_lite.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "common/status_macros.h"
 #include "identity/event_envelope.h"
@@ -27,6 +31,62 @@ constexpr int kLookupAttempts = 3;
 // First block of a lookup's protobuf arena, on the stack: a profile's data (its traits and event
 // counts as map entries) usually fits, so parsing it allocates nothing from the heap.
 constexpr size_t kArenaFirstBlockBytes = 8 << 10;
+
+// The fields of a stored pb::EventBody a lookup needs, as views into the record: a lookup reads
+// ~20-30 bodies, and parsing them into messages (copying each ~700-byte JSON, even for events
+// then skipped as not stored for the purpose) was most of its per-event cost.
+struct EventBodyView {
+  int32_t type = 0;
+  absl::string_view name;
+  absl::string_view json;
+  absl::string_view channel;
+  std::vector<absl::string_view> purposes;
+};
+
+// Decodes `bytes` as pb::EventBody does (proto3: the last of a repeated scalar wins, unknown
+// fields and fields of an unexpected wire type are skipped, `string` fields must be valid UTF-8).
+// false when it is not a valid message.
+bool DecodeEventBody(absl::string_view bytes, EventBodyView* body) {
+  using google::protobuf::internal::WireFormatLite;
+  *body = {.purposes = std::move(body->purposes)};
+  body->purposes.clear();
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  auto read_view = [&](absl::string_view* out, bool utf8) {
+    uint32_t size;
+    if (!in.ReadVarint32(&size)) return false;
+    const size_t at = static_cast<size_t>(in.CurrentPosition());
+    if (size > bytes.size() - at || !in.Skip(static_cast<int>(size))) return false;
+    *out = bytes.substr(at, size);
+    return !utf8 ||
+           google::protobuf::internal::IsStructurallyValidUTF8(out->data(), static_cast<int>(size));
+  };
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const bool is_bytes =
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+    bool ok;
+    if (field == pb::EventBody::kTypeFieldNumber &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT) {
+      uint32_t type;
+      ok = in.ReadVarint32(&type);
+      body->type = static_cast<int32_t>(type);
+    } else if (is_bytes && field == pb::EventBody::kNameFieldNumber) {
+      ok = read_view(&body->name, true);
+    } else if (is_bytes && field == pb::EventBody::kJsonFieldNumber) {
+      ok = read_view(&body->json, false);
+    } else if (is_bytes && field == pb::EventBody::kPurposesFieldNumber) {
+      ok = read_view(&body->purposes.emplace_back(), true);
+    } else if (is_bytes && field == pb::EventBody::kChannelFieldNumber) {
+      ok = read_view(&body->channel, true);
+    } else {
+      ok = WireFormatLite::SkipField(&in, tag);  // received_micros, unknown or mistyped fields
+    }
+    if (!ok) return false;
+  }
+  // ReadTag gives 0 at the end and on a malformed tag: only the first is a whole message.
+  return static_cast<size_t>(in.CurrentPosition()) == bytes.size();
+}
 
 }  // namespace
 
@@ -70,13 +130,14 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
   CDP_ASSIGN_OR_RETURN(context.consent, consent_->State(context.profile, &snapshot));
   context.purpose_allowed = context.consent.Allowed(request.purpose);
   if (!context.purpose_allowed) return context;
-  auto may = [&](DataKind kind) { return consent_->MayRead(context.consent, request.purpose, kind); };
+  auto may = [&](DataKind kind) {
+    return consent_->MayRead(context.consent, request.purpose, kind);
+  };
 
   if (may(DataKind::kIdentifiers)) context.identifiers = std::move(identity.identifiers);
 
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
-                       store_->Get(Family::kProfiles, ProfileDataKey(context.profile),
-                                   &snapshot));
+                       store_->Get(Family::kProfiles, ProfileDataKey(context.profile), &snapshot));
   // Maps parse into one node and two strings per entry: on the arena they cost no malloc/free.
   alignas(8) char first_block[kArenaFirstBlockBytes];
   google::protobuf::ArenaOptions arena_options;
@@ -116,37 +177,35 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
     // walk so one lookup never reads a whole long history.
     size_t examined = 0;
     const size_t max_examined = std::max<size_t>(1000, request.max_events * 20);
-    // One body for all events: parsing into it again reuses its strings' buffers (but json,
-    // which is moved out into the result).
-    pb::EventBody body;
+    EventBodyView body;  // reused: its purposes keep their capacity
     context.recent_events.reserve(std::min<size_t>(request.max_events, 64));
     CDP_RETURN_IF_ERROR(store_->Scan(
         Family::kEvents, storage::ProfileKey(context.profile),
         {.reverse = true, .snapshot = &snapshot},
         [&](absl::string_view key, storage::Record stored) {
           absl::StatusOr<identity::StoredEventView> event = identity::DecodeEventView(stored.value);
-          if (!event.ok() ||
-              !body.ParseFromArray(event->body.data(), static_cast<int>(event->body.size()))) {
+          if (!event.ok() || !DecodeEventBody(event->body, &body)) {
             decode_status = absl::DataLossError("stored event is not a valid record");
             return false;
           }
           if (++examined > max_examined) return false;
-          if (!request.event_name.empty() && body.name() != request.event_name) return true;
-          bool for_purpose = false;
-          for (const std::string& p : body.purposes()) for_purpose |= p == request.purpose;
-          if (!for_purpose) return true;
-          context.recent_events.push_back(
-              {std::string(event->message_id), EventTypeName(static_cast<EventType>(body.type())),
-               body.name(), stored.meta.time_micros, body.channel(),
-               std::move(*body.mutable_json())});
+          if (!request.event_name.empty() && body.name != request.event_name) return true;
+          if (std::find(body.purposes.begin(), body.purposes.end(), request.purpose) ==
+              body.purposes.end()) {
+            return true;
+          }
+          context.recent_events.push_back({std::string(event->message_id),
+                                           EventTypeName(static_cast<EventType>(body.type)),
+                                           std::string(body.name), stored.meta.time_micros,
+                                           std::string(body.channel), std::string(body.json)});
           return context.recent_events.size() < request.max_events;
         }));
     CDP_RETURN_IF_ERROR(decode_status);
   }
   if (may(DataKind::kConversations) && request.max_conversations > 0) {
-    CDP_ASSIGN_OR_RETURN(context.conversations,
-                         conversations_.ListOpenOfCurrent(context.profile, &snapshot,
-                                                          request.max_conversations));
+    CDP_ASSIGN_OR_RETURN(
+        context.conversations,
+        conversations_.ListOpenOfCurrent(context.profile, &snapshot, request.max_conversations));
   }
   return context;
 }

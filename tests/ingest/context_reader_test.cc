@@ -10,7 +10,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-
+#include "consent/record_category.h"
+#include "identity/event_envelope.h"
+#include "ingest/ingest.pb.h"
+#include "ingest/parsed_event.h"
 #include "tests/ingest/pipeline_fixture.h"
 
 namespace cdp::ingest {
@@ -41,9 +44,9 @@ class ContextReaderTest : public testing::PipelineTestBase {
 
   std::optional<PersonContext> Lookup(const std::string& purpose, size_t max_events = 20,
                                       const std::string& event_name = "") {
-    auto context = reader_->ByIdentifier(normalizer_->Normalize("email", "ANN@example.com ").identifier,
-                                         {.purpose = purpose, .max_events = max_events,
-                                          .event_name = event_name});
+    auto context = reader_->ByIdentifier(
+        normalizer_->Normalize("email", "ANN@example.com ").identifier,
+        {.purpose = purpose, .max_events = max_events, .event_name = event_name});
     EXPECT_THAT(context, IsOk());
     return context.ok() ? *context : std::nullopt;
   }
@@ -89,6 +92,80 @@ TEST_F(ContextReaderTest, EachEventCarriesOnlyItsOwnFields) {
   }
 }
 
+// The reader decodes event bodies itself, as views: it must read any encoding pb::EventBody
+// accepts the same way (fields in any order, the last of a repeated scalar, unknown and mistyped
+// fields skipped), and refuse what protobuf refuses (a `string` that is not UTF-8).
+class ContextReaderBodyTest : public ContextReaderTest {
+ protected:
+  // Stores an event of ann's with `body` as its encoded pb::EventBody, newest of all.
+  void PutRawEvent(const std::string& message_id, const std::string& body) {
+    ASSERT_TRUE(Lookup("support").has_value());
+    const ProfileId profile = Lookup("support")->profile;
+    const int64_t time = int64_t{1800000000} * 1000000;
+    storage::WriteBatch batch = store_->NewBatch();
+    ASSERT_THAT(
+        batch.Put(storage::Family::kEvents, graph_->EventKey(profile, time, message_id),
+                  {.category = consent::EventCategory("track", "Odd"), .time_micros = time},
+                  identity::EncodeEvent({.message_id = message_id, .time_micros = time}, body)),
+        IsOk());
+    ASSERT_THAT(store_->Write(batch), IsOk());
+  }
+  static std::string Field(int number, int wire_type, const std::string& payload) {
+    std::string out(1, static_cast<char>(number << 3 | wire_type));
+    if (wire_type == 2) out += static_cast<char>(payload.size());
+    return out + payload;
+  }
+};
+
+TEST_F(ContextReaderBodyTest, ReadsEveryEncodingProtobufReadsAlike) {
+  pb::EventBody first;
+  first.set_type(static_cast<int32_t>(EventType::kPage));
+  first.set_name("Early");
+  first.add_purposes("support");
+  std::string body = Field(5, 2, "app");           // channel before the rest
+  body += Field(3, 2, R"({"messageId":"raw1"})");  // json
+  body += Field(15, 0, "\x07");                    // unknown varint field
+  body += Field(2, 0, "\x05");                     // name with the wrong wire type
+  body += first.SerializeAsString();               // type, name, purposes
+  body += Field(1, 0, "\x01");                     // type again: the last wins
+  body += Field(2, 2, "Odd");                      // name again: the last wins
+  body += Field(4, 2, "marketing");                // a second purpose
+  body += Field(6, 0, "\x2a");                     // received_micros
+  pb::EventBody expected;
+  ASSERT_TRUE(expected.ParseFromString(body));
+  PutRawEvent("raw1", body);
+
+  std::optional<PersonContext> context = Lookup("support");
+  ASSERT_TRUE(context.has_value());
+  ASSERT_FALSE(context->recent_events.empty());
+  const EventView& e = context->recent_events[0];
+  EXPECT_EQ(e.message_id, "raw1");
+  EXPECT_EQ(e.type, EventTypeName(static_cast<EventType>(expected.type())));
+  EXPECT_EQ(e.name, expected.name());
+  EXPECT_EQ(e.name, "Odd");
+  EXPECT_EQ(e.channel, expected.channel());
+  EXPECT_EQ(e.json, expected.json());
+}
+
+TEST_F(ContextReaderBodyTest, BodyThatProtobufRefusesIsDataLoss) {
+  std::string body = Field(4, 2, "support") + Field(2, 2, "\xff\xfe");  // name not UTF-8
+  pb::EventBody check;
+  ASSERT_FALSE(check.ParseFromString(body));
+  PutRawEvent("raw2", body);
+  auto context = reader_->ByIdentifier(
+      normalizer_->Normalize("email", "ann@example.com").identifier, {.purpose = "support"});
+  EXPECT_THAT(context, StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(ContextReaderBodyTest, TruncatedBodyIsDataLoss) {
+  std::string body = Field(4, 2, "support") + Field(3, 2, "0123456789");
+  body.resize(body.size() - 3);  // json declared longer than what follows
+  PutRawEvent("raw3", body);
+  auto context = reader_->ByIdentifier(
+      normalizer_->Normalize("email", "ann@example.com").identifier, {.purpose = "support"});
+  EXPECT_THAT(context, StatusIs(absl::StatusCode::kDataLoss));
+}
+
 TEST_F(ContextReaderTest, LastNAndEventNameFilter) {
   std::optional<PersonContext> context = Lookup("support", 2);
   ASSERT_TRUE(context.has_value());
@@ -122,7 +199,8 @@ TEST_F(ContextReaderTest, PurposeLimitedToSomeKindsReturnsOnlyThose) {
 
 TEST_F(ContextReaderTest, ConsentWithdrawnHidesDataFromTheNextLookup) {
   ASSERT_TRUE(Lookup("analytics")->purpose_allowed);
-  Ingest({R"({"type":"track","messageId":"w1","userId":"ann","event":"Opted Out","timestamp":"2026-11-01T00:04:00Z","context":{"consent":{"categoryPreferences":{"analytics":false}}}})"});
+  Ingest(
+      {R"({"type":"track","messageId":"w1","userId":"ann","event":"Opted Out","timestamp":"2026-11-01T00:04:00Z","context":{"consent":{"categoryPreferences":{"analytics":false}}}})"});
   std::optional<PersonContext> context = Lookup("analytics");
   ASSERT_TRUE(context.has_value());
   EXPECT_FALSE(context->purpose_allowed);
@@ -131,7 +209,8 @@ TEST_F(ContextReaderTest, ConsentWithdrawnHidesDataFromTheNextLookup) {
 
 TEST_F(ContextReaderTest, EventsStoredWhileAPurposeWasDeniedStayHiddenForIt) {
   // Marketing was never granted when these events arrived: granting it now does not expose them.
-  Ingest({R"({"type":"track","messageId":"g1","userId":"ann","event":"Grant","timestamp":"2026-11-01T00:05:00Z","context":{"consent":{"categoryPreferences":{"marketing":true}}}})"});
+  Ingest(
+      {R"({"type":"track","messageId":"g1","userId":"ann","event":"Grant","timestamp":"2026-11-01T00:05:00Z","context":{"consent":{"categoryPreferences":{"marketing":true}}}})"});
   std::optional<PersonContext> context = Lookup("marketing");
   ASSERT_TRUE(context.has_value());
   ASSERT_TRUE(context->purpose_allowed);
@@ -142,8 +221,9 @@ TEST_F(ContextReaderTest, EventsStoredWhileAPurposeWasDeniedStayHiddenForIt) {
 TEST_F(ContextReaderTest, FilteredLookupExaminesABoundedNumberOfEvents) {
   std::vector<std::string> lines;
   for (int i = 0; i < 1100; ++i) {
-    lines.push_back(absl::StrCat(R"({"type":"track","messageId":"n)", i,
-                                 R"(","userId":"ann","event":"Noise","timestamp":"2026-11-02T00:00:00Z"})"));
+    lines.push_back(
+        absl::StrCat(R"({"type":"track","messageId":"n)", i,
+                     R"(","userId":"ann","event":"Noise","timestamp":"2026-11-02T00:00:00Z"})"));
   }
   Ingest(lines);
   // "Bought" is older than the 1,000 newest events: a one-event filtered lookup stops before it.
@@ -203,8 +283,8 @@ TEST_F(ContextReaderTest, LookupsRacingMergesNeverFail) {
   for (int i = 0; i < kRounds; ++i) {
     auto visitor = reader_->ByIdentifier({"anonymous_id", absl::StrCat("visitor-", i)},
                                          {.purpose = "support"});
-    auto customer = reader_->ByIdentifier({"user_id", absl::StrCat("customer-", i)},
-                                          {.purpose = "support"});
+    auto customer =
+        reader_->ByIdentifier({"user_id", absl::StrCat("customer-", i)}, {.purpose = "support"});
     ASSERT_THAT(visitor, IsOk());
     ASSERT_THAT(customer, IsOk());
     ASSERT_TRUE(visitor->has_value() && customer->has_value());
