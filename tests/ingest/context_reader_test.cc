@@ -14,6 +14,7 @@
 #include "identity/event_envelope.h"
 #include "ingest/ingest.pb.h"
 #include "ingest/parsed_event.h"
+#include "ingest/profile_data.h"
 #include "tests/ingest/pipeline_fixture.h"
 
 namespace cdp::ingest {
@@ -161,6 +162,73 @@ TEST_F(ContextReaderBodyTest, TruncatedBodyIsDataLoss) {
   std::string body = Field(4, 2, "support") + Field(3, 2, "0123456789");
   body.resize(body.size() - 3);  // json declared longer than what follows
   PutRawEvent("raw3", body);
+  auto context = reader_->ByIdentifier(
+      normalizer_->Normalize("email", "ann@example.com").identifier, {.purpose = "support"});
+  EXPECT_THAT(context, StatusIs(absl::StatusCode::kDataLoss));
+}
+
+// Profile data is decoded as views too: map entries in any order, a repeated key (the later
+// entry wins, as in protobuf's map), repeated value fields (merged), unknown fields.
+TEST_F(ContextReaderBodyTest, ProfileDataReadsAsProtobufReadsIt) {
+  const ProfileId profile = Lookup("support")->profile;
+  auto trait = [](const std::string& name, const std::string& json, int64_t set) {
+    pb::TraitValue value;
+    value.set_json(json);
+    value.set_set_micros(set);
+    value.set_source("m-" + name);
+    return Field(1, 2, Field(1, 2, name) + Field(2, 2, value.SerializeAsString()));
+  };
+  const int64_t now = clock_.NowMicros();
+  std::string bytes = trait("zeta", "1", now);
+  bytes += Field(9, 0, "\x01");  // unknown
+  bytes += trait("alpha", "\"first\"", now);
+  bytes += Field(7, 0, "\x09");  // total_events
+  pb::EventStats stats;
+  stats.set_count(3);
+  stats.set_last_micros(now);
+  pb::EventStats more;
+  more.set_count(4);  // a second value field in one entry: merged, count 4, last_micros kept
+  bytes += Field(4, 2,
+                 Field(2, 2, stats.SerializeAsString()) + Field(1, 2, "Viewed") +
+                     Field(2, 2, more.SerializeAsString()));
+  bytes += Field(5, 2, "web") + Field(5, 2, "app") + Field(6, 2, "g1");
+  bytes += trait("alpha", "\"second\"", now);  // the same key again: replaces the first
+  pb::ProfileData expected;
+  ASSERT_TRUE(expected.ParseFromString(bytes));
+  storage::WriteBatch batch = store_->NewBatch();
+  ASSERT_THAT(batch.Put(storage::Family::kProfiles, ProfileDataKey(profile),
+                        {.category = consent::kCategoryProfileData, .time_micros = now}, bytes),
+              IsOk());
+  ASSERT_THAT(store_->Write(batch), IsOk());
+
+  std::optional<PersonContext> context = Lookup("support");
+  ASSERT_TRUE(context.has_value());
+  EXPECT_EQ(context->total_events, expected.total_events());
+  EXPECT_EQ(context->total_events, 9u);
+  EXPECT_THAT(context->channels, ElementsAre("web", "app"));
+  EXPECT_THAT(context->groups, ElementsAre("g1"));
+  ASSERT_THAT(context->event_counts, SizeIs(1));
+  EXPECT_EQ(context->event_counts[0].event, "Viewed");
+  EXPECT_EQ(context->event_counts[0].count, expected.events().at("Viewed").count());
+  EXPECT_EQ(context->event_counts[0].last_micros, expected.events().at("Viewed").last_micros());
+  ASSERT_THAT(context->traits, SizeIs(2));
+  EXPECT_EQ(context->traits[0].name, "alpha");
+  EXPECT_EQ(context->traits[0].json, expected.traits().at("alpha").json());
+  EXPECT_EQ(context->traits[0].json, "\"second\"");
+  EXPECT_EQ(context->traits[0].source, "m-alpha");
+  EXPECT_EQ(context->traits[1].name, "zeta");
+}
+
+TEST_F(ContextReaderBodyTest, ProfileDataThatProtobufRefusesIsDataLoss) {
+  const ProfileId profile = Lookup("support")->profile;
+  const std::string bytes = Field(5, 2, "w\xc3");  // a channel that is not UTF-8
+  pb::ProfileData check;
+  ASSERT_FALSE(check.ParseFromString(bytes));
+  storage::WriteBatch batch = store_->NewBatch();
+  ASSERT_THAT(batch.Put(storage::Family::kProfiles, ProfileDataKey(profile),
+                        {.category = consent::kCategoryProfileData, .time_micros = 1}, bytes),
+              IsOk());
+  ASSERT_THAT(store_->Write(batch), IsOk());
   auto context = reader_->ByIdentifier(
       normalizer_->Normalize("email", "ann@example.com").identifier, {.purpose = "support"});
   EXPECT_THAT(context, StatusIs(absl::StatusCode::kDataLoss));
