@@ -183,7 +183,7 @@ void ConnectionHandler::getContexts(t::GetContextsResponse& out,
         out.results.resize(n);
         std::vector<PersonKey> keys(n);
         std::vector<absl::Status> failed(n);
-        core_->lookups().ForEach(n, [&](size_t i) {
+        auto lookup = [&](size_t i) {
           t::ContextResult& result = out.results[i];
           auto context = Read(request.people[i], *context_request, &keys[i]);
           if (!context.ok()) {
@@ -200,6 +200,15 @@ void ConnectionHandler::getContexts(t::GetContextsResponse& out,
           if (result.found) {
             FillContext(result.context, std::move(**context), caller.role);
             result.__isset.context = true;
+          }
+        };
+        core_->lookups().ForEach(n, [&](size_t i) {
+          // On a helper thread an exception would end the process: keep it as this entry's
+          // failure, which fails the call as INTERNAL like any unexpected exception.
+          try {
+            lookup(i);
+          } catch (const std::exception& e) {
+            failed[i] = absl::InternalError(absl::StrCat("getContexts: exception: ", e.what()));
           }
         });
         for (const absl::Status& status : failed) {
