@@ -25,6 +25,7 @@
 #include "api/auth.h"
 #include "api/export_sessions.h"
 #include "api/gen-cpp/CdpService.h"
+#include "api/lookup_pool.h"
 #include "api/metrics.h"
 #include "api/server_config.h"
 #include "api/stack.h"
@@ -101,6 +102,8 @@ class ServiceCore {
   ServerMetrics& metrics() { return metrics_; }
   Admission& admission() { return admission_; }
   ExportSessions& exports() { return exports_; }
+  // Threads that help one getContexts spread its lookups over the cores.
+  LookupPool& lookups() { return lookups_; }
   absl::Time started() const { return started_; }
 
   // Set when the server starts shutting down: health says so, writes are refused.
@@ -118,6 +121,7 @@ class ServiceCore {
   Admission admission_;
   ExportSessions exports_;
   absl::Time started_;
+  LookupPool lookups_;  // last: its threads stop before the rest goes
 };
 
 class ConnectionHandler : public t::CdpServiceIf {
@@ -168,12 +172,17 @@ class ConnectionHandler : public t::CdpServiceIf {
   absl::StatusOr<ProfileId> FindOrCreatePerson(const t::PersonRef& person,
                                                storage::WriteBatch& batch);
   absl::StatusOr<identity::Identifier> Normalize(const t::Identifier& id);
-  // The context of a person (nullopt: nobody matches); audited for the compliance role.
-  absl::StatusOr<std::optional<ingest::PersonContext>> Lookup(const t::PersonRef& person,
-                                                              const ingest::ContextRequest& request,
-                                                              const Caller& caller);
+  // The context of a person (nullopt: nobody matches); `key` receives the parsed person.
+  // Thread-safe (getContexts calls it from the lookup pool): touches no per-connection state.
+  absl::StatusOr<std::optional<ingest::PersonContext>> Read(const t::PersonRef& person,
+                                                            const ingest::ContextRequest& request,
+                                                            PersonKey* key);
+  // Puts a lookup of the compliance role on the audit record (`found` null: a miss); no-op for
+  // other roles.
+  absl::Status AuditLookup(const PersonKey& key, const t::Context* found,
+                           const ingest::ContextRequest& request, const Caller& caller);
   absl::Status AuditDenied(const Caller& caller, CallId id, const std::string& outcome);
-  // Moves the context's strings into `out`.
+  // Moves the context's strings into `out`. Thread-safe like Read.
   void FillContext(t::Context& out, ingest::PersonContext&& context, Role role);
 
   ServiceCore* core_;

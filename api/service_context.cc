@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/service_internal.h"
 #include "common/crypto.h"
+#include "common/status_macros.h"
 
 namespace cdp::api {
 
@@ -111,31 +112,36 @@ void ConnectionHandler::FillContext(t::Context& out, ingest::PersonContext&& c, 
   }
 }
 
-absl::StatusOr<std::optional<ingest::PersonContext>> ConnectionHandler::Lookup(
-    const t::PersonRef& person, const ingest::ContextRequest& request, const Caller& caller) {
-  auto key = ParsePerson(person);
-  if (!key.ok()) return key.status();
+absl::StatusOr<std::optional<ingest::PersonContext>> ConnectionHandler::Read(
+    const t::PersonRef& person, const ingest::ContextRequest& request, PersonKey* key) {
+  auto parsed = ParsePerson(person);
+  if (!parsed.ok()) return parsed.status();
+  *key = *std::move(parsed);
   ingest::ContextReader& reader = *core_->stack().reader;
-  auto context = std::holds_alternative<ProfileId>(*key)
-                     ? reader.ByProfile(std::get<ProfileId>(*key), request)
-                     : reader.ByIdentifier(std::get<identity::Identifier>(*key), request);
-  if (context.ok() && caller.role == Role::kCompliance) {
-    // What the compliance role reads about a person is on the record, and so is a miss.
-    std::string target;
-    if (context->has_value()) {
-      target = (*context)->profile.ToHex();
-    } else if (std::holds_alternative<ProfileId>(*key)) {
-      target = std::get<ProfileId>(*key).ToHex();
-    }
-    auto entry = core_->stack().audit->Append({.actor = caller.name,
-                                               .act = "context.lookup",
-                                               .target = std::move(target),
-                                               .reason = request.purpose,
-                                               .outcome = context->has_value() ? "ok"
-                                                                               : "not_found"});
-    if (!entry.ok()) return entry.status();
+  return std::holds_alternative<ProfileId>(*key)
+             ? reader.ByProfile(std::get<ProfileId>(*key), request)
+             : reader.ByIdentifier(std::get<identity::Identifier>(*key), request);
+}
+
+absl::Status ConnectionHandler::AuditLookup(const PersonKey& key, const t::Context* found,
+                                            const ingest::ContextRequest& request,
+                                            const Caller& caller) {
+  if (caller.role != Role::kCompliance) return absl::OkStatus();
+  // What the compliance role reads about a person is on the record, and so is a miss.
+  std::string target;
+  if (found != nullptr) {
+    target = found->profile_id;
+  } else if (std::holds_alternative<ProfileId>(key)) {
+    target = std::get<ProfileId>(key).ToHex();
   }
-  return context;
+  return core_->stack()
+      .audit
+      ->Append({.actor = caller.name,
+                .act = "context.lookup",
+                .target = std::move(target),
+                .reason = request.purpose,
+                .outcome = found != nullptr ? "ok" : "not_found"})
+      .status();
 }
 
 void ConnectionHandler::getContext(t::GetContextResponse& out,
@@ -146,14 +152,15 @@ void ConnectionHandler::getContext(t::GetContextResponse& out,
             ToRequest(request.purpose, request.__isset.max_events, request.max_events,
                       request.__isset.event_name, request.event_name);
         if (!context_request.ok()) return context_request.status();
-        auto context = Lookup(request.person, *context_request, caller);
+        PersonKey key;
+        auto context = Read(request.person, *context_request, &key);
         if (!context.ok()) return context.status();
         out.found = context->has_value();
         if (out.found) {
           FillContext(out.context, std::move(**context), caller.role);
           out.__isset.context = true;
         }
-        return absl::OkStatus();
+        return AuditLookup(key, out.found ? &out.context : nullptr, *context_request, caller);
       });
 }
 
@@ -169,24 +176,49 @@ void ConnectionHandler::getContexts(t::GetContextsResponse& out,
             ToRequest(request.purpose, request.__isset.max_events, request.max_events,
                       request.__isset.event_name, request.event_name);
         if (!context_request.ok()) return context_request.status();
-        out.results.resize(request.people.size());
-        for (size_t i = 0; i < request.people.size(); ++i) {
+        // The lookups are independent reads: they run on this thread and the core's lookup
+        // pool at once, each filling its own result. Storage trouble in any fails the whole
+        // call (the first by position is reported); audit entries follow the request's order.
+        const size_t n = request.people.size();
+        out.results.resize(n);
+        std::vector<PersonKey> keys(n);
+        std::vector<absl::Status> failed(n);
+        auto lookup = [&](size_t i) {
           t::ContextResult& result = out.results[i];
-          auto context = Lookup(request.people[i], *context_request, caller);
+          auto context = Read(request.people[i], *context_request, &keys[i]);
           if (!context.ok()) {
             if (context.status().code() != absl::StatusCode::kInvalidArgument) {
-              return context.status();  // storage trouble fails the whole call
+              failed[i] = context.status();
+              return;
             }
             result.__set_error_code(t::ErrorCode::INVALID_ARGUMENT);
-            result.__set_error_message(absl::StrCat("people[", i, "]: ",
-                                                    context.status().message()));
-            continue;
+            result.__set_error_message(
+                absl::StrCat("people[", i, "]: ", context.status().message()));
+            return;
           }
           result.found = context->has_value();
           if (result.found) {
             FillContext(result.context, std::move(**context), caller.role);
             result.__isset.context = true;
           }
+        };
+        core_->lookups().ForEach(n, [&](size_t i) {
+          // On a helper thread an exception would end the process: keep it as this entry's
+          // failure, which fails the call as INTERNAL like any unexpected exception.
+          try {
+            lookup(i);
+          } catch (const std::exception& e) {
+            failed[i] = absl::InternalError(absl::StrCat("getContexts: exception: ", e.what()));
+          }
+        });
+        for (const absl::Status& status : failed) {
+          if (!status.ok()) return status;
+        }
+        for (size_t i = 0; i < n; ++i) {
+          const t::ContextResult& result = out.results[i];
+          if (result.__isset.error_code) continue;
+          CDP_RETURN_IF_ERROR(AuditLookup(keys[i], result.found ? &result.context : nullptr,
+                                          *context_request, caller));
         }
         return absl::OkStatus();
       });

@@ -122,7 +122,20 @@ GuardedFramedTransport::~GuardedFramedTransport() {
 
 void GuardedFramedTransport::close() {
   if (watchdog_) watchdog_->Disarm(this);
+  ahead_begin_ = ahead_end_ = 0;
   TFramedTransport::close();
+}
+
+bool GuardedFramedTransport::peek() {
+  return ahead_begin_ < ahead_end_ || TFramedTransport::peek();
+}
+
+uint32_t GuardedFramedTransport::TakeAhead(uint8_t* buf, uint32_t len) {
+  const uint32_t n = std::min(len, ahead_end_ - ahead_begin_);
+  if (n > 0) std::memcpy(buf, ahead_ + ahead_begin_, n);
+  ahead_begin_ += n;
+  if (ahead_begin_ == ahead_end_) ahead_begin_ = ahead_end_ = 0;
+  return n;
 }
 
 void GuardedFramedTransport::BeginHandshake() {
@@ -180,7 +193,9 @@ void GuardedFramedTransport::EnsureCapacity(uint32_t bytes, uint32_t keep) {
 // Like TFramedTransport::readFrame, but the buffer grows with the bytes received and the whole
 // frame must arrive within frame_timeout_ of its first byte. The first read of a header and of a
 // body use the socket's own (idle) timeout, so a frame that arrives at once costs no extra
-// system call; only a frame that trickles in gets the shrinking deadline.
+// system call; only a frame that trickles in gets the shrinking deadline. The header is read with
+// up to kReadAheadBytes behind it: a small frame then needs one recv, and bytes past its end
+// (a pipelining client's next frame) wait in ahead_ for the next call.
 bool GuardedFramedTransport::readFrame() {
   uint8_t header[4];
   uint32_t got = 0;
@@ -190,14 +205,18 @@ bool GuardedFramedTransport::readFrame() {
     BeginHandshake();
   }
   while (got < sizeof(header)) {
-    const uint32_t n = ReadSome(header + got, sizeof(header) - got, deadline);
-    if (n == 0) {
-      RestoreTimeout();
-      if (got == 0) return false;
-      throw TTransportException(TTransportException::END_OF_FILE,
-                                "connection closed inside a frame header");
+    if (ahead_begin_ == ahead_end_) {
+      const uint32_t n = ReadSome(ahead_, kReadAheadBytes, deadline);
+      if (n == 0) {
+        RestoreTimeout();
+        if (got == 0) return false;
+        throw TTransportException(TTransportException::END_OF_FILE,
+                                  "connection closed inside a frame header");
+      }
+      ahead_begin_ = 0;
+      ahead_end_ = n;
     }
-    got += n;
+    got += TakeAhead(header + got, static_cast<uint32_t>(sizeof(header)) - got);
     if (deadline == absl::InfiniteFuture()) deadline = absl::Now() + frame_timeout_;
   }
   uint32_t size;
@@ -209,8 +228,10 @@ bool GuardedFramedTransport::readFrame() {
                               absl::StrCat("frame of ", size, " bytes exceeds the limit of ",
                                            maxFrameSize_));
   }
-  uint32_t have = 0;
   EnsureCapacity(std::min(size, kInitialFrameChunk), 0);
+  static_assert(kReadAheadBytes <= kInitialFrameChunk);  // what is ahead fits the first chunk
+  uint32_t have = TakeAhead(rBuf_.get(), size);
+  bool first_read = true;
   while (have < size) {
     if (have == rBufSize_) {
       EnsureCapacity(static_cast<uint32_t>(std::min<uint64_t>(size, uint64_t{rBufSize_} * 2)),
@@ -220,7 +241,8 @@ bool GuardedFramedTransport::readFrame() {
     // The first read of the body finds it already received in the common case: no deadline,
     // hence no setsockopt; only a body that trickles in gets the shrinking timeout.
     const uint32_t n =
-        ReadSome(rBuf_.get() + have, want, have == 0 ? absl::InfiniteFuture() : deadline);
+        ReadSome(rBuf_.get() + have, want, first_read ? absl::InfiniteFuture() : deadline);
+    first_read = false;
     if (n == 0) {
       RestoreTimeout();
       throw TTransportException(TTransportException::END_OF_FILE,
@@ -254,7 +276,12 @@ std::shared_ptr<TConfiguration> MakeThriftConfiguration(const ServerLimits& limi
 
 std::shared_ptr<apache::thrift::protocol::TProtocolFactory> MakeProtocolFactory(
     const ServerLimits& limits) {
-  return std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>(
+  // Typed on the framed transport: on a TFramedTransport (both ends of our connections) the
+  // protocol reads and writes the frame buffer through inline calls instead of one virtual call
+  // per field, which was ~5% of a getContext's instructions (a response has ~200 fields).
+  // Any other transport gets the generic protocol; the limits are the same either way.
+  return std::make_shared<apache::thrift::protocol::TBinaryProtocolFactoryT<
+      apache::thrift::transport::TFramedTransport>>(
       static_cast<int32_t>(limits.max_string_bytes),
       static_cast<int32_t>(limits.max_container_elements), /*strict_read=*/true,
       /*strict_write=*/true);

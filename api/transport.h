@@ -59,11 +59,20 @@ class GuardedFramedTransport : public apache::thrift::transport::TFramedTranspor
   ~GuardedFramedTransport() override;
 
   void close() override;
+  // Also true while bytes of a next frame wait in the read-ahead buffer: the server asks before
+  // each call, and the socket alone would say (or wait) otherwise.
+  bool peek() override;
 
  protected:
   bool readFrame() override;
 
  private:
+  // Bytes of a socket read kept for the frame they belong to: a frame's header is read with up to
+  // this many bytes behind it, so a small call arrives in one recv instead of two.
+  static constexpr uint32_t kReadAheadBytes = 8 << 10;
+
+  // Moves up to `len` read-ahead bytes into `buf`; returns how many.
+  uint32_t TakeAhead(uint8_t* buf, uint32_t len);
   // Reads at most `len` bytes; past the frame deadline throws TIMED_OUT.
   uint32_t ReadSome(uint8_t* buf, uint32_t len, absl::Time deadline);
   void EnsureCapacity(uint32_t bytes, uint32_t keep);
@@ -78,6 +87,9 @@ class GuardedFramedTransport : public apache::thrift::transport::TFramedTranspor
   const absl::Duration frame_timeout_;
   const int idle_timeout_ms_;
   int current_timeout_ms_;
+  uint8_t ahead_[kReadAheadBytes];
+  uint32_t ahead_begin_ = 0;  // ahead_[ahead_begin_, ahead_end_) not yet handed to a frame
+  uint32_t ahead_end_ = 0;
 };
 
 class GuardedFramedTransportFactory : public apache::thrift::transport::TTransportFactory {

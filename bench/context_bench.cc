@@ -10,6 +10,8 @@
 //   reader   (in process only; not in the default set) ContextReader::ByIdentifier called
 //            directly on one thread for CDP_BENCH_SECONDS: the lookup's own CPU, without Thrift
 //            (bench/reader_probe.h). Runs before the Thrift modes, after the warm-up.
+//   reader_batch  (in process only) getContexts' lookups without Thrift: CDP_BENCH_BATCH_PEOPLE
+//            lookups per batch, alternately on one thread and over the server's lookup pool.
 //
 // Every call asks for purpose "support" with the default max_events (20), for a person picked
 // uniformly at random by email. The cx token is used (identifiers come back masked).
@@ -98,6 +100,15 @@ double PidCpuSeconds(int pid) {
     return -1;
   }
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Whether the comma-separated `modes` (may be null) name `mode`.
+bool HasMode(const char* modes, absl::string_view mode) {
+  if (modes == nullptr) return false;
+  for (absl::string_view name : absl::StrSplit(modes, ',', absl::SkipEmpty())) {
+    if (name == mode) return true;
+  }
+  return false;
 }
 
 struct Mode {
@@ -260,8 +271,8 @@ std::vector<Mode> ModesFromEnv() {
       modes.push_back(
           {"getContext fixed",
            {connections, seconds, static_cast<double>(EnvSize("CDP_BENCH_RATE", 20000))}});
-    } else if (name == "reader") {
-      continue;  // main() runs it: it needs the in-process server's stack
+    } else if (name == "reader" || name == "reader_batch") {
+      continue;  // main() runs them: they need the in-process server's stack
     } else if (name == "batch") {
       modes.push_back({absl::StrCat("getContexts x", EnvSize("CDP_BENCH_BATCH_PEOPLE", 100)),
                        {EnvSize("CDP_BENCH_BATCH_CONNECTIONS", 1), seconds, 0},
@@ -351,7 +362,7 @@ int main(int argc, char** argv) {
   CheckOk(warm.status(), "warm-up");
   std::printf("warm-up: %zu s closed loop, %.0f calls/s\n", warmup, warm->Throughput());
   const char* modes = std::getenv("CDP_BENCH_MODES");
-  if (modes != nullptr && absl::StrContains(modes, "reader")) {
+  if (HasMode(modes, "reader")) {
     if (!server) CheckOk(absl::InvalidArgumentError("needs the in-process server"), "reader");
     const std::string load_before = LoadAverage();
     auto probe = ProbeReader(server->stack(), people,
@@ -362,6 +373,18 @@ int main(int argc, char** argv) {
         "p50_us=%.1f p99_us=%.1f load=%s->%s\n",
         probe->calls, probe->found, probe->cpu_us_per_call, probe->wall_us_per_call,
         probe->p50_us, probe->p99_us, load_before.c_str(), LoadAverage().c_str());
+  }
+  if (HasMode(modes, "reader_batch")) {
+    if (!server) CheckOk(absl::InvalidArgumentError("needs the in-process server"), "reader");
+    const std::string load_before = LoadAverage();
+    auto probe = ProbeReaderBatch(server->stack(), people, EnvSize("CDP_BENCH_BATCH_PEOPLE", 100),
+                                  static_cast<double>(EnvSize("CDP_BENCH_SECONDS", 10)));
+    CheckOk(probe.status(), "reader_batch");
+    std::printf(
+        "RESULT mode=reader_batch batches=%zu helpers=%d alone_p50_us=%.0f alone_p99_us=%.0f "
+        "pool_p50_us=%.0f pool_p99_us=%.0f load=%s->%s\n",
+        probe->batches, probe->helpers, probe->alone_p50_us, probe->alone_p99_us,
+        probe->pool_p50_us, probe->pool_p99_us, load_before.c_str(), LoadAverage().c_str());
   }
   for (const Mode& mode : ModesFromEnv()) runner.Run(mode);
   runner.PrintTable();

@@ -24,4 +24,17 @@ struct ReaderProbeResult {
 // Calls ByIdentifier for `seconds`. Fails on the first error the reader returns.
 absl::StatusOr<ReaderProbeResult> ProbeReader(api::Stack& stack, size_t people, double seconds);
 
+struct BatchProbeResult {
+  size_t batches = 0;                         // of each kind
+  double alone_p50_us = 0, alone_p99_us = 0;  // wall time per batch, on the caller alone
+  double pool_p50_us = 0, pool_p99_us = 0;    // the same batch spread over an api::LookupPool
+  int helpers = 0;
+};
+
+// A getContexts without Thrift: `batch` ByIdentifier lookups, alternately on the calling thread
+// alone and spread over an api::LookupPool (the server's default size), for `seconds` in all.
+// Alternating the two makes other load on the machine weigh on both alike.
+absl::StatusOr<BatchProbeResult> ProbeReaderBatch(api::Stack& stack, size_t people, size_t batch,
+                                                  double seconds);
+
 }  // namespace cdp::bench

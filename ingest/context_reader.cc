@@ -1,6 +1,11 @@
 #include "ingest/context_reader.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/stubs/common.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <algorithm>
+#include <vector>
 
 #include "common/status_macros.h"
 #include "identity/event_envelope.h"
@@ -21,6 +26,215 @@ namespace {
 // key the merge retires right after: its records then read as shredded. So does a person erased
 // after the snapshot. Either way a fresh snapshot shows the outcome, so the lookup starts over.
 constexpr int kLookupAttempts = 3;
+
+using google::protobuf::internal::WireFormatLite;
+
+// Reads the fields of one encoded protobuf message as views into its bytes, with protobuf's
+// rules: the caller skips unknown fields and fields of an unexpected wire type, and checks
+// `string` fields as UTF-8 (View(..., true)). A lookup decodes its profile data and 20-30 event
+// bodies this way instead of parsing messages: parsing copied every string (each event's
+// ~700-byte JSON, even for events then skipped) and built a hash map per map field, most of the
+// reader's own cost.
+class WireReader {
+ public:
+  explicit WireReader(absl::string_view bytes)
+      : bytes_(bytes),
+        in_(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size())) {}
+
+  // Moves to the next field; false at the end or on a malformed tag (Done() tells which).
+  bool Next() { return (tag_ = in_.ReadTag()) != 0; }
+  int field() const { return WireFormatLite::GetTagFieldNumber(tag_); }
+  bool is_bytes() const {
+    return WireFormatLite::GetTagWireType(tag_) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+  }
+  bool is_varint() const {
+    return WireFormatLite::GetTagWireType(tag_) == WireFormatLite::WIRETYPE_VARINT;
+  }
+  bool View(absl::string_view* out, bool utf8) {
+    uint32_t size;
+    if (!in_.ReadVarint32(&size)) return false;
+    const size_t at = static_cast<size_t>(in_.CurrentPosition());
+    if (size > bytes_.size() - at || !in_.Skip(static_cast<int>(size))) return false;
+    *out = bytes_.substr(at, size);
+    return !utf8 ||
+           google::protobuf::internal::IsStructurallyValidUTF8(out->data(), static_cast<int>(size));
+  }
+  template <typename Int>
+  bool Varint(Int* out) {
+    uint64_t value;
+    if (!in_.ReadVarint64(&value)) return false;
+    *out = static_cast<Int>(value);  // int32 and int64 fields: two's complement, as protobuf
+    return true;
+  }
+  bool Skip() { return WireFormatLite::SkipField(&in_, tag_); }
+  // True once Next() has returned false at the end of the bytes.
+  bool Done() const { return static_cast<size_t>(in_.CurrentPosition()) == bytes_.size(); }
+
+ private:
+  absl::string_view bytes_;
+  google::protobuf::io::CodedInputStream in_;
+  uint32_t tag_ = 0;
+};
+
+// The fields of a pb::EventBody a lookup needs.
+struct EventBodyView {
+  int32_t type = 0;
+  absl::string_view name;
+  absl::string_view json;
+  absl::string_view channel;
+  std::vector<absl::string_view> purposes;
+};
+
+// false when `bytes` is not a valid pb::EventBody.
+bool DecodeEventBody(absl::string_view bytes, EventBodyView* body) {
+  *body = {.purposes = std::move(body->purposes)};
+  body->purposes.clear();
+  WireReader in(bytes);
+  while (in.Next()) {
+    bool ok;
+    if (in.is_varint() && in.field() == pb::EventBody::kTypeFieldNumber) {
+      ok = in.Varint(&body->type);
+    } else if (in.is_bytes() && in.field() == pb::EventBody::kNameFieldNumber) {
+      ok = in.View(&body->name, true);
+    } else if (in.is_bytes() && in.field() == pb::EventBody::kJsonFieldNumber) {
+      ok = in.View(&body->json, false);  // bytes
+    } else if (in.is_bytes() && in.field() == pb::EventBody::kPurposesFieldNumber) {
+      ok = in.View(&body->purposes.emplace_back(), true);
+    } else if (in.is_bytes() && in.field() == pb::EventBody::kChannelFieldNumber) {
+      ok = in.View(&body->channel, true);
+    } else {
+      ok = in.Skip();  // received_micros, unknown or mistyped fields
+    }
+    if (!ok) return false;
+  }
+  return in.Done();
+}
+
+// A map entry of pb::ProfileData: the key, and the value message decoded by `value(bytes)`
+// (called for each occurrence of the value field, which protobuf merges).
+template <typename DecodeValue>
+bool DecodeMapEntry(absl::string_view bytes, absl::string_view* key, DecodeValue value) {
+  WireReader in(bytes);
+  while (in.Next()) {
+    absl::string_view value_bytes;
+    bool ok;
+    if (in.is_bytes() && in.field() == 1) {
+      ok = in.View(key, true);
+    } else if (in.is_bytes() && in.field() == 2) {
+      ok = in.View(&value_bytes, false) && value(value_bytes);
+    } else {
+      ok = in.Skip();
+    }
+    if (!ok) return false;
+  }
+  return in.Done();
+}
+
+struct TraitEntry {
+  absl::string_view name, json, source;
+  int64_t set_micros = 0;
+};
+
+struct EventCountEntry {
+  absl::string_view event;
+  uint64_t count = 0;
+  int64_t last_micros = 0;
+};
+
+struct ProfileDataView {
+  std::vector<TraitEntry> traits;       // wire order: of two entries of a name, the later wins
+  std::vector<EventCountEntry> events;  // likewise
+  int64_t first_seen_micros = 0;
+  int64_t last_seen_micros = 0;
+  uint64_t total_events = 0;
+  std::vector<absl::string_view> channels;
+  std::vector<absl::string_view> groups;
+};
+
+bool DecodeTraitValue(absl::string_view bytes, TraitEntry* trait) {
+  WireReader in(bytes);
+  while (in.Next()) {
+    bool ok;
+    if (in.is_bytes() && in.field() == pb::TraitValue::kJsonFieldNumber) {
+      ok = in.View(&trait->json, true);
+    } else if (in.is_varint() && in.field() == pb::TraitValue::kSetMicrosFieldNumber) {
+      ok = in.Varint(&trait->set_micros);
+    } else if (in.is_bytes() && in.field() == pb::TraitValue::kSourceFieldNumber) {
+      ok = in.View(&trait->source, true);
+    } else {
+      ok = in.Skip();
+    }
+    if (!ok) return false;
+  }
+  return in.Done();
+}
+
+bool DecodeEventStats(absl::string_view bytes, EventCountEntry* stats) {
+  WireReader in(bytes);
+  while (in.Next()) {
+    absl::string_view unused;
+    bool ok;
+    if (in.is_varint() && in.field() == pb::EventStats::kCountFieldNumber) {
+      ok = in.Varint(&stats->count);
+    } else if (in.is_varint() && in.field() == pb::EventStats::kLastMicrosFieldNumber) {
+      ok = in.Varint(&stats->last_micros);
+    } else if (in.is_bytes() && in.field() == pb::EventStats::kLastMessageIdFieldNumber) {
+      ok = in.View(&unused, true);  // not returned, but protobuf would refuse bad UTF-8
+    } else {
+      ok = in.Skip();  // first_micros, unknown or mistyped fields
+    }
+    if (!ok) return false;
+  }
+  return in.Done();
+}
+
+// false when `bytes` is not a valid pb::ProfileData.
+bool DecodeProfileData(absl::string_view bytes, ProfileDataView* data) {
+  WireReader in(bytes);
+  while (in.Next()) {
+    absl::string_view entry;
+    bool ok;
+    if (in.is_bytes() && in.field() == pb::ProfileData::kTraitsFieldNumber) {
+      TraitEntry& trait = data->traits.emplace_back();
+      ok = in.View(&entry, false) &&
+           DecodeMapEntry(entry, &trait.name,
+                          [&](absl::string_view value) { return DecodeTraitValue(value, &trait); });
+    } else if (in.is_bytes() && in.field() == pb::ProfileData::kEventsFieldNumber) {
+      EventCountEntry& stats = data->events.emplace_back();
+      ok = in.View(&entry, false) &&
+           DecodeMapEntry(entry, &stats.event,
+                          [&](absl::string_view value) { return DecodeEventStats(value, &stats); });
+    } else if (in.is_varint() && in.field() == pb::ProfileData::kFirstSeenMicrosFieldNumber) {
+      ok = in.Varint(&data->first_seen_micros);
+    } else if (in.is_varint() && in.field() == pb::ProfileData::kLastSeenMicrosFieldNumber) {
+      ok = in.Varint(&data->last_seen_micros);
+    } else if (in.is_bytes() && in.field() == pb::ProfileData::kChannelsFieldNumber) {
+      ok = in.View(&data->channels.emplace_back(), true);
+    } else if (in.is_bytes() && in.field() == pb::ProfileData::kGroupsFieldNumber) {
+      ok = in.View(&data->groups.emplace_back(), true);
+    } else if (in.is_varint() && in.field() == pb::ProfileData::kTotalEventsFieldNumber) {
+      ok = in.Varint(&data->total_events);
+    } else {
+      ok = in.Skip();
+    }
+    if (!ok) return false;
+  }
+  return in.Done();
+}
+
+// Sorts map entries by name and keeps, of entries with the same name, the last one decoded (as
+// protobuf's map does).
+template <typename Entry, typename Name>
+void SortKeepingLast(std::vector<Entry>* entries, Name name) {
+  std::stable_sort(entries->begin(), entries->end(),
+                   [&](const Entry& a, const Entry& b) { return name(a) < name(b); });
+  size_t kept = 0;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    if (i + 1 < entries->size() && name((*entries)[i + 1]) == name((*entries)[i])) continue;
+    (*entries)[kept++] = (*entries)[i];
+  }
+  entries->resize(kept);
+}
 
 }  // namespace
 
@@ -64,37 +278,39 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
   CDP_ASSIGN_OR_RETURN(context.consent, consent_->State(context.profile, &snapshot));
   context.purpose_allowed = context.consent.Allowed(request.purpose);
   if (!context.purpose_allowed) return context;
-  auto may = [&](DataKind kind) { return consent_->MayRead(context.consent, request.purpose, kind); };
+  auto may = [&](DataKind kind) {
+    return consent_->MayRead(context.consent, request.purpose, kind);
+  };
 
   if (may(DataKind::kIdentifiers)) context.identifiers = std::move(identity.identifiers);
 
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
-                       store_->Get(Family::kProfiles, ProfileDataKey(context.profile),
-                                   &snapshot));
-  pb::ProfileData data;
-  if (record && !data.ParseFromString(record->value)) {
+                       store_->Get(Family::kProfiles, ProfileDataKey(context.profile), &snapshot));
+  ProfileDataView data;
+  if (record && !DecodeProfileData(record->value, &data)) {
     return absl::DataLossError("profile data is not a valid record");
   }
   const int64_t now = store_->clock().NowMicros();
   if (may(DataKind::kTraits)) {
-    for (const auto& [name, value] : data.traits()) {
-      if (retention_ && retention_->TraitExpired(value.set_micros(), now)) continue;
-      context.traits.push_back({name, value.json(), value.set_micros(), value.source()});
+    SortKeepingLast(&data.traits, [](const TraitEntry& t) { return t.name; });
+    context.traits.reserve(data.traits.size());
+    for (const TraitEntry& t : data.traits) {
+      if (retention_ && retention_->TraitExpired(t.set_micros, now)) continue;
+      context.traits.push_back(
+          {std::string(t.name), std::string(t.json), t.set_micros, std::string(t.source)});
     }
-    std::sort(context.traits.begin(), context.traits.end(),
-              [](const TraitView& a, const TraitView& b) { return a.name < b.name; });
   }
   if (may(DataKind::kComputed)) {
-    context.first_seen_micros = data.first_seen_micros();
-    context.last_seen_micros = data.last_seen_micros();
-    context.total_events = data.total_events();
-    for (const auto& [name, stats] : data.events()) {
-      context.event_counts.push_back({name, stats.count(), stats.last_micros()});
+    context.first_seen_micros = data.first_seen_micros;
+    context.last_seen_micros = data.last_seen_micros;
+    context.total_events = data.total_events;
+    SortKeepingLast(&data.events, [](const EventCountEntry& e) { return e.event; });
+    context.event_counts.reserve(data.events.size());
+    for (const EventCountEntry& e : data.events) {
+      context.event_counts.push_back({std::string(e.event), e.count, e.last_micros});
     }
-    std::sort(context.event_counts.begin(), context.event_counts.end(),
-              [](const EventCountView& a, const EventCountView& b) { return a.event < b.event; });
-    context.channels.assign(data.channels().begin(), data.channels().end());
-    context.groups.assign(data.groups().begin(), data.groups().end());
+    for (absl::string_view c : data.channels) context.channels.emplace_back(c);
+    for (absl::string_view g : data.groups) context.groups.emplace_back(g);
   }
   if (may(DataKind::kEvents) && request.max_events > 0) {
     absl::Status decode_status;
@@ -102,34 +318,35 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
     // walk so one lookup never reads a whole long history.
     size_t examined = 0;
     const size_t max_examined = std::max<size_t>(1000, request.max_events * 20);
+    EventBodyView body;  // reused: its purposes keep their capacity
+    context.recent_events.reserve(std::min<size_t>(request.max_events, 64));
     CDP_RETURN_IF_ERROR(store_->Scan(
         Family::kEvents, storage::ProfileKey(context.profile),
         {.reverse = true, .snapshot = &snapshot},
         [&](absl::string_view key, storage::Record stored) {
           absl::StatusOr<identity::StoredEventView> event = identity::DecodeEventView(stored.value);
-          pb::EventBody body;
-          if (!event.ok() ||
-              !body.ParseFromArray(event->body.data(), static_cast<int>(event->body.size()))) {
+          if (!event.ok() || !DecodeEventBody(event->body, &body)) {
             decode_status = absl::DataLossError("stored event is not a valid record");
             return false;
           }
           if (++examined > max_examined) return false;
-          if (!request.event_name.empty() && body.name() != request.event_name) return true;
-          bool for_purpose = false;
-          for (const std::string& p : body.purposes()) for_purpose |= p == request.purpose;
-          if (!for_purpose) return true;
-          context.recent_events.push_back(
-              {std::string(event->message_id), EventTypeName(static_cast<EventType>(body.type())),
-               body.name(), stored.meta.time_micros, body.channel(),
-               std::move(*body.mutable_json())});
+          if (!request.event_name.empty() && body.name != request.event_name) return true;
+          if (std::find(body.purposes.begin(), body.purposes.end(), request.purpose) ==
+              body.purposes.end()) {
+            return true;
+          }
+          context.recent_events.push_back({std::string(event->message_id),
+                                           EventTypeName(static_cast<EventType>(body.type)),
+                                           std::string(body.name), stored.meta.time_micros,
+                                           std::string(body.channel), std::string(body.json)});
           return context.recent_events.size() < request.max_events;
         }));
     CDP_RETURN_IF_ERROR(decode_status);
   }
   if (may(DataKind::kConversations) && request.max_conversations > 0) {
-    CDP_ASSIGN_OR_RETURN(context.conversations,
-                         conversations_.ListOpenOfCurrent(context.profile, &snapshot,
-                                                          request.max_conversations));
+    CDP_ASSIGN_OR_RETURN(
+        context.conversations,
+        conversations_.ListOpenOfCurrent(context.profile, &snapshot, request.max_conversations));
   }
   return context;
 }

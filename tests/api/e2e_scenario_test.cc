@@ -251,6 +251,69 @@ TEST_F(E2eScenarioTest, BatchLookupAnswersEachPersonInOrder) {
   EXPECT_TRUE(response.results[2].found);
 }
 
+// getContexts spreads its lookups over threads: every entry must still be the answer for the
+// person at its own position, equal to what getContext says of them.
+TEST_F(E2eScenarioTest, LargeBatchMatchesSingleLookupsPositionForPosition) {
+  IngestFeed();
+  const std::vector<thrift::PersonRef> kinds = {
+      PersonBy("email", F::kGraceEmail), PersonBy("email", "nobody.e2e@example.com"),
+      PersonBy("email", F::kLinusEmail), PersonBy("shoe_size", "42")};
+  thrift::GetContextsRequest request;
+  request.token = cx_->token();
+  request.purpose = "support";
+  request.__set_max_events(1000);
+  for (size_t i = 0; i < 201; ++i) request.people.push_back(kinds[(i * 7 + i / 5) % kinds.size()]);
+  thrift::GetContextsResponse response;
+  cx_->rpc().getContexts(response, request);
+  ASSERT_EQ(response.results.size(), request.people.size());
+  std::vector<thrift::GetContextResponse> single;
+  for (size_t k = 0; k + 1 < kinds.size(); ++k) single.push_back(Lookup(*cx_, kinds[k], "support"));
+  for (size_t i = 0; i < request.people.size(); ++i) {
+    const size_t k = (i * 7 + i / 5) % kinds.size();
+    const thrift::ContextResult& result = response.results[i];
+    if (k == kinds.size() - 1) {
+      EXPECT_EQ(result.error_code, thrift::ErrorCode::INVALID_ARGUMENT) << i;
+      EXPECT_THAT(result.error_message, HasSubstr(absl::StrCat("people[", i, "]: "))) << i;
+      continue;
+    }
+    EXPECT_FALSE(result.__isset.error_code) << i;
+    ASSERT_EQ(result.found, single[k].found) << i;
+    if (!result.found) continue;
+    EXPECT_EQ(result.context, single[k].context) << i;
+  }
+}
+
+// A compliance batch puts each lookup on the audit record, in the order of the request.
+TEST_F(E2eScenarioTest, ComplianceBatchIsAuditedInRequestOrder) {
+  IngestFeed();
+  const std::string grace =
+      Lookup(*cx_, PersonBy("email", F::kGraceEmail), "support").context.profile_id;
+  const std::string linus =
+      Lookup(*cx_, PersonBy("email", F::kLinusEmail), "support").context.profile_id;
+  thrift::GetContextsRequest request;
+  request.token = compliance_->token();
+  request.purpose = "support";
+  std::vector<std::string> expected;
+  for (int i = 0; i < 30; ++i) {
+    const bool is_grace = i % 3 != 1;
+    request.people.push_back(PersonBy("email", is_grace ? F::kGraceEmail : F::kLinusEmail));
+    expected.push_back(is_grace ? grace : linus);
+  }
+  thrift::GetContextsResponse response;
+  compliance_->rpc().getContexts(response, request);
+  ASSERT_EQ(response.results.size(), expected.size());
+
+  thrift::AuditLogRequest log_request;
+  log_request.token = admin_->token();
+  thrift::AuditLogResponse log;
+  admin_->rpc().auditLog(log, log_request);
+  std::vector<std::string> targets;
+  for (const thrift::AuditEntry& entry : log.entries) {
+    if (entry.act == "context.lookup") targets.push_back(entry.target);
+  }
+  EXPECT_EQ(targets, expected);
+}
+
 TEST_F(E2eScenarioTest, HealthStatsAndMetricsReportTheCalls) {
   CDP_ASSERT_OK_AND_ASSIGN(auto anonymous, server_->Connect(""));
   thrift::HealthResponse health;

@@ -10,7 +10,11 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-
+#include "consent/record_category.h"
+#include "identity/event_envelope.h"
+#include "ingest/ingest.pb.h"
+#include "ingest/parsed_event.h"
+#include "ingest/profile_data.h"
 #include "tests/ingest/pipeline_fixture.h"
 
 namespace cdp::ingest {
@@ -41,9 +45,9 @@ class ContextReaderTest : public testing::PipelineTestBase {
 
   std::optional<PersonContext> Lookup(const std::string& purpose, size_t max_events = 20,
                                       const std::string& event_name = "") {
-    auto context = reader_->ByIdentifier(normalizer_->Normalize("email", "ANN@example.com ").identifier,
-                                         {.purpose = purpose, .max_events = max_events,
-                                          .event_name = event_name});
+    auto context = reader_->ByIdentifier(
+        normalizer_->Normalize("email", "ANN@example.com ").identifier,
+        {.purpose = purpose, .max_events = max_events, .event_name = event_name});
     EXPECT_THAT(context, IsOk());
     return context.ok() ? *context : std::nullopt;
   }
@@ -65,6 +69,169 @@ TEST_F(ContextReaderTest, SupportSeesTheWholePersonNewestEventsFirst) {
   std::vector<std::string> ids;
   for (const EventView& e : context->recent_events) ids.push_back(e.message_id);
   EXPECT_THAT(ids, ElementsAre("t3", "t2", "t1", "i1"));
+}
+
+// The reader parses every event into one reused message: no field of one event may show up in
+// the next (t1 alone has a channel; i1, read right after it, has no event name).
+TEST_F(ContextReaderTest, EachEventCarriesOnlyItsOwnFields) {
+  std::optional<PersonContext> context = Lookup("support");
+  ASSERT_TRUE(context.has_value());
+  ASSERT_THAT(context->recent_events, SizeIs(4));
+  const EventView& t2 = context->recent_events[1];
+  const EventView& t1 = context->recent_events[2];
+  const EventView& i1 = context->recent_events[3];
+  EXPECT_EQ(t1.channel, "web");
+  EXPECT_NE(i1.channel, "web");
+  EXPECT_EQ(i1.channel, t2.channel);
+  EXPECT_EQ(t2.name, "Bought");
+  EXPECT_EQ(t1.name, "Viewed");
+  EXPECT_NE(i1.name, "Viewed");
+  EXPECT_EQ(i1.type, "identify");
+  for (const EventView& e : context->recent_events) {
+    EXPECT_NE(e.json.find(absl::StrCat("\"", e.message_id, "\"")), std::string::npos)
+        << e.message_id;
+  }
+}
+
+// The reader decodes event bodies itself, as views: it must read any encoding pb::EventBody
+// accepts the same way (fields in any order, the last of a repeated scalar, unknown and mistyped
+// fields skipped), and refuse what protobuf refuses (a `string` that is not UTF-8).
+class ContextReaderBodyTest : public ContextReaderTest {
+ protected:
+  // Stores an event of ann's with `body` as its encoded pb::EventBody, newest of all.
+  void PutRawEvent(const std::string& message_id, const std::string& body) {
+    ASSERT_TRUE(Lookup("support").has_value());
+    const ProfileId profile = Lookup("support")->profile;
+    const int64_t time = int64_t{1800000000} * 1000000;
+    storage::WriteBatch batch = store_->NewBatch();
+    ASSERT_THAT(
+        batch.Put(storage::Family::kEvents, graph_->EventKey(profile, time, message_id),
+                  {.category = consent::EventCategory("track", "Odd"), .time_micros = time},
+                  identity::EncodeEvent({.message_id = message_id, .time_micros = time}, body)),
+        IsOk());
+    ASSERT_THAT(store_->Write(batch), IsOk());
+  }
+  static std::string Field(int number, int wire_type, const std::string& payload) {
+    std::string out(1, static_cast<char>(number << 3 | wire_type));
+    if (wire_type == 2) out += static_cast<char>(payload.size());
+    return out + payload;
+  }
+};
+
+TEST_F(ContextReaderBodyTest, ReadsEveryEncodingProtobufReadsAlike) {
+  pb::EventBody first;
+  first.set_type(static_cast<int32_t>(EventType::kPage));
+  first.set_name("Early");
+  first.add_purposes("support");
+  std::string body = Field(5, 2, "app");           // channel before the rest
+  body += Field(3, 2, R"({"messageId":"raw1"})");  // json
+  body += Field(15, 0, "\x07");                    // unknown varint field
+  body += Field(2, 0, "\x05");                     // name with the wrong wire type
+  body += first.SerializeAsString();               // type, name, purposes
+  body += Field(1, 0, "\x01");                     // type again: the last wins
+  body += Field(2, 2, "Odd");                      // name again: the last wins
+  body += Field(4, 2, "marketing");                // a second purpose
+  body += Field(6, 0, "\x2a");                     // received_micros
+  pb::EventBody expected;
+  ASSERT_TRUE(expected.ParseFromString(body));
+  PutRawEvent("raw1", body);
+
+  std::optional<PersonContext> context = Lookup("support");
+  ASSERT_TRUE(context.has_value());
+  ASSERT_FALSE(context->recent_events.empty());
+  const EventView& e = context->recent_events[0];
+  EXPECT_EQ(e.message_id, "raw1");
+  EXPECT_EQ(e.type, EventTypeName(static_cast<EventType>(expected.type())));
+  EXPECT_EQ(e.name, expected.name());
+  EXPECT_EQ(e.name, "Odd");
+  EXPECT_EQ(e.channel, expected.channel());
+  EXPECT_EQ(e.json, expected.json());
+}
+
+TEST_F(ContextReaderBodyTest, BodyThatProtobufRefusesIsDataLoss) {
+  std::string body = Field(4, 2, "support") + Field(2, 2, "\xff\xfe");  // name not UTF-8
+  pb::EventBody check;
+  ASSERT_FALSE(check.ParseFromString(body));
+  PutRawEvent("raw2", body);
+  auto context = reader_->ByIdentifier(
+      normalizer_->Normalize("email", "ann@example.com").identifier, {.purpose = "support"});
+  EXPECT_THAT(context, StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(ContextReaderBodyTest, TruncatedBodyIsDataLoss) {
+  std::string body = Field(4, 2, "support") + Field(3, 2, "0123456789");
+  body.resize(body.size() - 3);  // json declared longer than what follows
+  PutRawEvent("raw3", body);
+  auto context = reader_->ByIdentifier(
+      normalizer_->Normalize("email", "ann@example.com").identifier, {.purpose = "support"});
+  EXPECT_THAT(context, StatusIs(absl::StatusCode::kDataLoss));
+}
+
+// Profile data is decoded as views too: map entries in any order, a repeated key (the later
+// entry wins, as in protobuf's map), repeated value fields (merged), unknown fields.
+TEST_F(ContextReaderBodyTest, ProfileDataReadsAsProtobufReadsIt) {
+  const ProfileId profile = Lookup("support")->profile;
+  auto trait = [](const std::string& name, const std::string& json, int64_t set) {
+    pb::TraitValue value;
+    value.set_json(json);
+    value.set_set_micros(set);
+    value.set_source("m-" + name);
+    return Field(1, 2, Field(1, 2, name) + Field(2, 2, value.SerializeAsString()));
+  };
+  const int64_t now = clock_.NowMicros();
+  std::string bytes = trait("zeta", "1", now);
+  bytes += Field(9, 0, "\x01");  // unknown
+  bytes += trait("alpha", "\"first\"", now);
+  bytes += Field(7, 0, "\x09");  // total_events
+  pb::EventStats stats;
+  stats.set_count(3);
+  stats.set_last_micros(now);
+  pb::EventStats more;
+  more.set_count(4);  // a second value field in one entry: merged, count 4, last_micros kept
+  bytes += Field(4, 2,
+                 Field(2, 2, stats.SerializeAsString()) + Field(1, 2, "Viewed") +
+                     Field(2, 2, more.SerializeAsString()));
+  bytes += Field(5, 2, "web") + Field(5, 2, "app") + Field(6, 2, "g1");
+  bytes += trait("alpha", "\"second\"", now);  // the same key again: replaces the first
+  pb::ProfileData expected;
+  ASSERT_TRUE(expected.ParseFromString(bytes));
+  storage::WriteBatch batch = store_->NewBatch();
+  ASSERT_THAT(batch.Put(storage::Family::kProfiles, ProfileDataKey(profile),
+                        {.category = consent::kCategoryProfileData, .time_micros = now}, bytes),
+              IsOk());
+  ASSERT_THAT(store_->Write(batch), IsOk());
+
+  std::optional<PersonContext> context = Lookup("support");
+  ASSERT_TRUE(context.has_value());
+  EXPECT_EQ(context->total_events, expected.total_events());
+  EXPECT_EQ(context->total_events, 9u);
+  EXPECT_THAT(context->channels, ElementsAre("web", "app"));
+  EXPECT_THAT(context->groups, ElementsAre("g1"));
+  ASSERT_THAT(context->event_counts, SizeIs(1));
+  EXPECT_EQ(context->event_counts[0].event, "Viewed");
+  EXPECT_EQ(context->event_counts[0].count, expected.events().at("Viewed").count());
+  EXPECT_EQ(context->event_counts[0].last_micros, expected.events().at("Viewed").last_micros());
+  ASSERT_THAT(context->traits, SizeIs(2));
+  EXPECT_EQ(context->traits[0].name, "alpha");
+  EXPECT_EQ(context->traits[0].json, expected.traits().at("alpha").json());
+  EXPECT_EQ(context->traits[0].json, "\"second\"");
+  EXPECT_EQ(context->traits[0].source, "m-alpha");
+  EXPECT_EQ(context->traits[1].name, "zeta");
+}
+
+TEST_F(ContextReaderBodyTest, ProfileDataThatProtobufRefusesIsDataLoss) {
+  const ProfileId profile = Lookup("support")->profile;
+  const std::string bytes = Field(5, 2, "w\xc3");  // a channel that is not UTF-8
+  pb::ProfileData check;
+  ASSERT_FALSE(check.ParseFromString(bytes));
+  storage::WriteBatch batch = store_->NewBatch();
+  ASSERT_THAT(batch.Put(storage::Family::kProfiles, ProfileDataKey(profile),
+                        {.category = consent::kCategoryProfileData, .time_micros = 1}, bytes),
+              IsOk());
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  auto context = reader_->ByIdentifier(
+      normalizer_->Normalize("email", "ann@example.com").identifier, {.purpose = "support"});
+  EXPECT_THAT(context, StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST_F(ContextReaderTest, LastNAndEventNameFilter) {
@@ -100,7 +267,8 @@ TEST_F(ContextReaderTest, PurposeLimitedToSomeKindsReturnsOnlyThose) {
 
 TEST_F(ContextReaderTest, ConsentWithdrawnHidesDataFromTheNextLookup) {
   ASSERT_TRUE(Lookup("analytics")->purpose_allowed);
-  Ingest({R"({"type":"track","messageId":"w1","userId":"ann","event":"Opted Out","timestamp":"2026-11-01T00:04:00Z","context":{"consent":{"categoryPreferences":{"analytics":false}}}})"});
+  Ingest(
+      {R"({"type":"track","messageId":"w1","userId":"ann","event":"Opted Out","timestamp":"2026-11-01T00:04:00Z","context":{"consent":{"categoryPreferences":{"analytics":false}}}})"});
   std::optional<PersonContext> context = Lookup("analytics");
   ASSERT_TRUE(context.has_value());
   EXPECT_FALSE(context->purpose_allowed);
@@ -109,7 +277,8 @@ TEST_F(ContextReaderTest, ConsentWithdrawnHidesDataFromTheNextLookup) {
 
 TEST_F(ContextReaderTest, EventsStoredWhileAPurposeWasDeniedStayHiddenForIt) {
   // Marketing was never granted when these events arrived: granting it now does not expose them.
-  Ingest({R"({"type":"track","messageId":"g1","userId":"ann","event":"Grant","timestamp":"2026-11-01T00:05:00Z","context":{"consent":{"categoryPreferences":{"marketing":true}}}})"});
+  Ingest(
+      {R"({"type":"track","messageId":"g1","userId":"ann","event":"Grant","timestamp":"2026-11-01T00:05:00Z","context":{"consent":{"categoryPreferences":{"marketing":true}}}})"});
   std::optional<PersonContext> context = Lookup("marketing");
   ASSERT_TRUE(context.has_value());
   ASSERT_TRUE(context->purpose_allowed);
@@ -120,8 +289,9 @@ TEST_F(ContextReaderTest, EventsStoredWhileAPurposeWasDeniedStayHiddenForIt) {
 TEST_F(ContextReaderTest, FilteredLookupExaminesABoundedNumberOfEvents) {
   std::vector<std::string> lines;
   for (int i = 0; i < 1100; ++i) {
-    lines.push_back(absl::StrCat(R"({"type":"track","messageId":"n)", i,
-                                 R"(","userId":"ann","event":"Noise","timestamp":"2026-11-02T00:00:00Z"})"));
+    lines.push_back(
+        absl::StrCat(R"({"type":"track","messageId":"n)", i,
+                     R"(","userId":"ann","event":"Noise","timestamp":"2026-11-02T00:00:00Z"})"));
   }
   Ingest(lines);
   // "Bought" is older than the 1,000 newest events: a one-event filtered lookup stops before it.
@@ -181,8 +351,8 @@ TEST_F(ContextReaderTest, LookupsRacingMergesNeverFail) {
   for (int i = 0; i < kRounds; ++i) {
     auto visitor = reader_->ByIdentifier({"anonymous_id", absl::StrCat("visitor-", i)},
                                          {.purpose = "support"});
-    auto customer = reader_->ByIdentifier({"user_id", absl::StrCat("customer-", i)},
-                                          {.purpose = "support"});
+    auto customer =
+        reader_->ByIdentifier({"user_id", absl::StrCat("customer-", i)}, {.purpose = "support"});
     ASSERT_THAT(visitor, IsOk());
     ASSERT_THAT(customer, IsOk());
     ASSERT_TRUE(visitor->has_value() && customer->has_value());
