@@ -6,10 +6,14 @@
 // Thread safety: pure function; the returned RE2 is safe to match from many threads.
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "re2/re2.h"
+#include "re2/set.h"
 
 namespace cdp::identity::internal {
 
@@ -22,5 +26,17 @@ absl::StatusOr<std::shared_ptr<const RE2>> CompileBlockedPattern(absl::string_vi
 
 // True when `re` matches the whole of `value`.
 bool MatchesWhole(const RE2& re, absl::string_view value);
+
+// The patterns (already checked one by one with CompileBlockedPattern) compiled into one set that
+// matches whole values, with the same options: one pass over a value instead of one per pattern.
+// Pattern i of `patterns` is index i of the set. kInvalidArgument when the set does not compile.
+absl::StatusOr<std::shared_ptr<const RE2::Set>> CompileBlockedSet(
+    const std::vector<std::string>& patterns);
+
+// The index of the first pattern of `set` that matches the whole of `value`, or -1. When the set
+// cannot answer (its DFA ran out of memory), asks `each` (the same patterns, compiled one by one)
+// in order instead, so the answer never depends on memory.
+int FirstWholeMatch(const RE2::Set& set, absl::Span<const std::shared_ptr<const RE2>> each,
+                    absl::string_view value);
 
 }  // namespace cdp::identity::internal

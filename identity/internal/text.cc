@@ -39,9 +39,23 @@ constexpr std::array<absl::string_view, 27> kWhitespace = {
     "\xEF\xBB\xBF",
 };
 
+// Whether `byte` is one of the one-byte entries of kWhitespace (space, \t, \n, \v, \f, \r).
+constexpr bool IsAsciiWhitespace(uint8_t byte) {
+  return byte == ' ' || (byte >= '\t' && byte <= '\r');
+}
+
+// Whether `byte` can start a multi-byte entry of kWhitespace: most text is ASCII or starts its
+// characters with other lead bytes, and is answered without trying the 27 entries.
+constexpr bool MayStartMultiByteWhitespace(uint8_t byte) {
+  return byte == 0xC2 || byte == 0xE1 || byte == 0xE2 || byte == 0xE3 || byte == 0xEF;
+}
+
 // Byte length of the whitespace character `text` ends with, or 0. Every multi-byte entry starts
 // with a lead byte, so a suffix match is a whole character when the text is well-formed.
 size_t TrailingWhitespaceBytes(absl::string_view text) {
+  if (text.empty()) return 0;
+  const auto last = static_cast<uint8_t>(text.back());
+  if (last < 0x80) return IsAsciiWhitespace(last) ? 1 : 0;
   for (absl::string_view space : kWhitespace) {
     if (absl::EndsWith(text, space)) return space.size();
   }
@@ -51,6 +65,10 @@ size_t TrailingWhitespaceBytes(absl::string_view text) {
 }  // namespace
 
 size_t LeadingWhitespaceBytes(absl::string_view text) {
+  if (text.empty()) return 0;
+  const auto first = static_cast<uint8_t>(text.front());
+  if (first < 0x80) return IsAsciiWhitespace(first) ? 1 : 0;
+  if (!MayStartMultiByteWhitespace(first)) return 0;
   for (absl::string_view space : kWhitespace) {
     if (absl::StartsWith(text, space)) return space.size();
   }

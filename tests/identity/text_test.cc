@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace cdp::identity::internal {
 namespace {
@@ -45,6 +46,43 @@ TEST(TextTest, ContainsWhitespace) {
   EXPECT_TRUE(ContainsWhitespace("ann\t@example.com"));
   EXPECT_TRUE(ContainsWhitespace("ann\xC2\xA0@example.com"));
   EXPECT_FALSE(ContainsWhitespace(""));
+}
+
+// Every whitespace character text.h lists, encoded here from its code point (not copied from the
+// implementation's table), is found first, last and in the middle of ASCII and non-ASCII text.
+TEST(TextTest, EveryListedWhitespaceCharacterIsFoundAnywhere) {
+  auto utf8 = [](char32_t c) {
+    std::string out;
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+    return out;
+  };
+  std::vector<char32_t> listed = {' ', '\t', '\n', '\v', '\f', '\r', 0x85, 0xA0, 0x1680,
+                                  0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0x200B, 0xFEFF};
+  for (char32_t c = 0x2000; c <= 0x200A; ++c) listed.push_back(c);
+  for (char32_t c : listed) {
+    const std::string space = utf8(c);
+    for (const std::string& text : {"ann" + space + "@x.io", "caf\xC3\xA9" + space + "\xE2\x82\xAC"}) {
+      EXPECT_TRUE(ContainsWhitespace(text)) << static_cast<uint32_t>(c);
+    }
+    EXPECT_EQ(LeadingWhitespaceBytes(space + "a"), space.size()) << static_cast<uint32_t>(c);
+    EXPECT_EQ(std::string(TrimWhitespace(space + "a\xC3\xA9" + space)), "a\xC3\xA9")
+        << static_cast<uint32_t>(c);
+  }
+  // Characters that share lead bytes with the listed ones are not whitespace.
+  for (char32_t c : {char32_t{0xA9}, char32_t{0x2010}, char32_t{0x20AC}, char32_t{0x3001},
+                     char32_t{0xFEFE}, char32_t{0x1681}}) {
+    EXPECT_FALSE(ContainsWhitespace("a" + utf8(c) + "b")) << static_cast<uint32_t>(c);
+    EXPECT_EQ(LeadingWhitespaceBytes(utf8(c)), 0u) << static_cast<uint32_t>(c);
+  }
 }
 
 TEST(TextTest, IsValidUtf8) {
