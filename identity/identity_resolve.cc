@@ -1,15 +1,15 @@
 // IdentityGraph::Resolve: plan every event of a batch in memory, then materialize the result
-// into the caller's WriteBatch. Planning first means a profile merged twice in one batch (A into
-// B, then B into C) has its stored records moved once, straight to the final survivor.
+// into the caller's WriteBatch (identity_materialize.cc). Planning first means a profile merged
+// twice in one batch (A into B, then B into C) has its stored records moved once, straight to the
+// final survivor.
 
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
-#include "common/logging.h"
 #include "common/status_macros.h"
 #include "identity/identity_graph.h"
+#include "identity/internal/resolve_batch.h"
 #include "identity/profile_node.h"
 #include "storage/key_codec.h"
 
@@ -17,83 +17,8 @@ namespace cdp::identity {
 
 using internal::IndexEntry;
 using internal::Node;
+using internal::PendingMerge;
 using storage::Family;
-
-namespace {
-
-// Families whose records belong to a profile and move with it on merge. The profiles family is
-// not here: identity rewrites its node, and hooks combine the rest of it.
-constexpr Family kMovedFamilies[] = {Family::kEvents, Family::kConsent, Family::kMerges,
-                                     Family::kConversations};
-
-struct PendingMerge {
-  ProfileId survivor;
-  std::vector<ProfileId> absorbed;
-  std::vector<Identifier> bridging;
-  std::string message_id;
-  int64_t time_micros = 0;
-};
-
-}  // namespace
-
-class IdentityGraph::Batch {
- public:
-  struct Candidate {
-    Identifier id;
-    crypto::Digest hash;
-    size_t priority;
-  };
-
-  Batch(IdentityGraph* graph, storage::WriteBatch* batch) : g_(graph), batch_(batch) {}
-
-  // The event's identifiers of configured types, without repeats, with their blind-index hashes.
-  std::vector<Candidate> Candidates(const EventIdentity& event) const;
-  // Reads, in one MultiGet per family, the suppression entries and index entries of every
-  // candidate and the identity nodes those entries name, so ResolveOne finds them cached.
-  absl::Status Prefetch(absl::Span<const std::vector<Candidate>> candidates);
-  absl::StatusOr<Resolution> ResolveOne(const EventIdentity& event,
-                                        std::vector<Candidate> candidates);
-  absl::Status Materialize();
-  ProfileId Find(ProfileId id) const {
-    for (auto it = redirect_.find(id); it != redirect_.end(); it = redirect_.find(id)) {
-      id = it->second;
-    }
-    return id;
-  }
-  IdentityCounters counters;
-
- private:
-  absl::StatusOr<std::optional<IndexEntry>> Lookup(const crypto::Digest& hash);
-  absl::StatusOr<Node*> LoadNode(const ProfileId& id);
-  absl::StatusOr<bool> IsSuppressed(const crypto::Digest& hash);
-  // The profile's size for choosing a merge's survivor: its stored events (up to
-  // kMaxCountedEvents), plus those resolved to it earlier in the batch and the sizes of the
-  // profiles it absorbed in the batch.
-  absl::StatusOr<uint64_t> Size(const ProfileId& id);
-  Node* NewNode(int64_t now);
-  void Point(const crypto::Digest& hash, const ProfileId& profile, bool no_bridge = false);
-  bool BreaksLimit(const std::vector<Node*>& profiles,
-                   const std::vector<const Candidate*>& unmatched) const;
-  // Moves `from`'s records to `to` and deletes every record of `from`, one key at a time: range
-  // tombstones would make every later read and iterator of the memtable slower until a flush.
-  absl::Status MoveRecords(const ProfileId& from, const ProfileId& to);
-
-  IdentityGraph* g_;
-  storage::WriteBatch* batch_;
-  // Blind-index entries read or changed in this batch; nullopt caches a miss.
-  absl::flat_hash_map<crypto::Digest, std::optional<IndexEntry>> index_;
-  absl::flat_hash_set<crypto::Digest> dirty_index_;
-  // Suppression-list answers read in this batch (the list does not change during a batch: its
-  // writers hold the profile-writer mutex too).
-  absl::flat_hash_map<crypto::Digest, bool> suppressed_;
-  absl::flat_hash_map<ProfileId, std::unique_ptr<Node>> nodes_;
-  absl::flat_hash_set<ProfileId> new_nodes_;
-  absl::flat_hash_set<ProfileId> dirty_nodes_;
-  absl::flat_hash_map<ProfileId, ProfileId> redirect_;  // absorbed -> survivor, in this batch
-  absl::flat_hash_map<ProfileId, uint64_t> stored_events_;  // counted by Size
-  absl::flat_hash_map<ProfileId, uint64_t> batch_events_;   // added in this batch (see Size)
-  std::vector<PendingMerge> merges_;
-};
 
 absl::StatusOr<std::optional<IndexEntry>> IdentityGraph::Batch::Lookup(
     const crypto::Digest& hash) {
@@ -371,89 +296,6 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
   if (changed) dirty_nodes_.insert(target->id());
   result.profile = target->id();
   return result;
-}
-
-absl::Status IdentityGraph::Batch::MoveRecords(const ProfileId& from, const ProfileId& to) {
-  const std::string prefix = storage::ProfileKey(from);
-  for (Family family : kMovedFamilies) {
-    absl::Status put_status;
-    CDP_RETURN_IF_ERROR(g_->store_->Scan(
-        family, prefix, {}, [&](absl::string_view key, storage::Record record) {
-          std::string moved = storage::ProfileChildKey(to, key.substr(ProfileId::kSize));
-          put_status = batch_->Put(family, moved, record.meta, record.value);
-          return put_status.ok();
-        }));
-    CDP_RETURN_IF_ERROR(put_status);
-  }
-  // Every key goes, also those the scans above skip as expired and, in the profiles family, the
-  // node and the upper layers' records (which hooks have combined into the survivor's).
-  for (Family family : {Family::kProfiles, Family::kEvents, Family::kConsent, Family::kMerges,
-                        Family::kConversations}) {
-    CDP_RETURN_IF_ERROR(g_->store_->ScanKeysWithPrefixes(family, {&prefix, 1}, nullptr,
-                                                         [&](absl::string_view key) {
-                                                           batch_->Delete(family, key);
-                                                           return true;
-                                                         }));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status IdentityGraph::Batch::Materialize() {
-  // Data keys of new profiles first: records moved into them are sealed under those keys.
-  for (const ProfileId& id : new_nodes_) {
-    if (!redirect_.contains(id)) CDP_RETURN_IF_ERROR(batch_->CreateDataKey(id));
-  }
-  absl::flat_hash_map<ProfileId, std::vector<ProfileId>> absorbed_by;
-  for (const auto& [loser, unused] : redirect_) {
-    if (!new_nodes_.contains(loser)) absorbed_by[Find(loser)].push_back(loser);
-  }
-  for (auto& [survivor, absorbed] : absorbed_by) {
-    std::sort(absorbed.begin(), absorbed.end());
-    for (MergeHook* hook : g_->hooks_) {
-      CDP_RETURN_IF_ERROR(hook->OnMerge(survivor, absorbed, *batch_));
-    }
-    for (const ProfileId& loser : absorbed) {
-      CDP_RETURN_IF_ERROR(MoveRecords(loser, survivor));
-      batch_->RetireDataKey(loser);
-      CDP_RETURN_IF_ERROR(batch_->Put(Family::kRedirects, storage::ProfileKey(loser),
-                                      {.time_micros = g_->clock_->NowMicros()},
-                                      survivor.bytes()));
-    }
-  }
-  const int64_t now = g_->clock_->NowMicros();
-  for (const ProfileId& id : dirty_nodes_) {
-    Node& node = *nodes_.at(id);
-    auto& proto = node.mutable_proto();
-    proto.set_updated_micros(std::max(proto.updated_micros(), now));
-    CDP_RETURN_IF_ERROR(batch_->Put(Family::kProfiles, internal::NodeKey(id),
-                                    {.time_micros = proto.updated_micros()}, node.Encode()));
-  }
-  for (const crypto::Digest& hash : dirty_index_) {
-    IndexEntry entry = *index_.at(hash);
-    entry.profile = Find(entry.profile);
-    CDP_RETURN_IF_ERROR(batch_->Put(Family::kIdentifiers, storage::DigestKey(hash), {},
-                                    internal::EncodeIndexEntry(entry)));
-  }
-  for (size_t i = 0; i < merges_.size(); ++i) {
-    const PendingMerge& merge = merges_[i];
-    pb::MergeLogEntry entry;
-    entry.set_kind(pb::MergeLogEntry::MERGE);
-    entry.set_time_micros(merge.time_micros);
-    entry.set_message_id(merge.message_id);
-    entry.set_survivor(std::string(merge.survivor.bytes().data(), ProfileId::kSize));
-    for (const ProfileId& id : merge.absorbed) {
-      entry.add_absorbed(std::string(id.bytes().data(), ProfileId::kSize));
-    }
-    for (const Identifier& id : merge.bridging) {
-      internal::ToStored(id, merge.time_micros, entry.add_bridging());
-    }
-    const std::string key =
-        g_->EventKey(Find(merge.survivor), merge.time_micros, absl::StrCat(merge.message_id, "#merge", i));
-    CDP_RETURN_IF_ERROR(batch_->Put(Family::kMerges, key,
-                                    {.time_micros = g_->clock_->NowMicros()},
-                                    entry.SerializeAsString()));
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<Resolution>> IdentityGraph::Resolve(
