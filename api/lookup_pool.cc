@@ -19,17 +19,15 @@ struct LookupPool::Batch {
       ++finished;
     }
     if (finished == 0) return;
-    std::lock_guard<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     done += finished;
-    if (done == n) all_done.notify_all();
   }
 
   const size_t n;
   const absl::FunctionRef<void(size_t)> fn;
   std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::condition_variable all_done;
-  size_t done = 0;  // GUARDED_BY(mu)
+  absl::Mutex mu;
+  size_t done ABSL_GUARDED_BY(mu) = 0;
 };
 
 LookupPool::LookupPool(const LookupPoolOptions& options) {
@@ -43,11 +41,10 @@ LookupPool::LookupPool(const LookupPoolOptions& options) {
 
 LookupPool::~LookupPool() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
     queue_.clear();  // tasks of ForEach calls that have all returned: nothing left to run
   }
-  wake_.notify_all();
   for (std::thread& thread : threads_) thread.join();
 }
 
@@ -55,8 +52,12 @@ void LookupPool::Loop() {
   for (;;) {
     std::shared_ptr<Batch> batch;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](LookupPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
+            return pool->stopping_ || !pool->queue_.empty();
+          },
+          this));
       if (stopping_) return;
       batch = std::move(queue_.front());
       queue_.pop_front();
@@ -74,21 +75,18 @@ void LookupPool::ForEach(size_t n, absl::FunctionRef<void(size_t)> fn) {
   auto batch = std::make_shared<Batch>(n, fn);
   size_t queued = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);  // waking the helpers waiting in Loop when it is released
     const size_t wanted = std::min(threads_.size(), n - 1);
     while (queued < wanted && queue_.size() < max_queued_) {
       queue_.push_back(batch);
       ++queued;
     }
   }
-  if (queued == 1) {
-    wake_.notify_one();
-  } else if (queued > 1) {
-    wake_.notify_all();
-  }
   batch->Work();
-  std::unique_lock<std::mutex> lock(batch->mu);
-  batch->all_done.wait(lock, [&] { return batch->done == n; });
+  absl::MutexLock lock(&batch->mu);
+  batch->mu.Await(absl::Condition(
+      +[](Batch* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu) { return b->done == b->n; },
+      batch.get()));
 }
 
 }  // namespace cdp::api

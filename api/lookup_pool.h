@@ -11,16 +11,15 @@
 // Thread safety: ForEach may be called from many threads at once. The destructor stops the
 // helpers; it must not run while a ForEach is in progress.
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
 
 namespace cdp::api {
 
@@ -52,10 +51,9 @@ class LookupPool {
   void Loop();
 
   size_t max_queued_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<std::shared_ptr<Batch>> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                     // GUARDED_BY(mu_)
+  absl::Mutex mu_;
+  std::deque<std::shared_ptr<Batch>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 
