@@ -15,6 +15,8 @@
 namespace cdp::storage {
 
 struct Store::Impl {
+  // Blocks of the events family, and blocks of every other family (see FamilyOptions).
+  std::shared_ptr<rocksdb::Cache> event_block_cache;
   std::shared_ptr<rocksdb::Cache> block_cache;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters;
   std::string key_file;
