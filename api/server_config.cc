@@ -248,6 +248,11 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
   CDP_RETURN_IF_ERROR(InRange(in.storage().has_block_cache_mib(), in.storage().block_cache_mib(), 1,
                               1 << 20, "storage.block_cache_mib", &cache_mib));
   config.block_cache_bytes = cache_mib * kMiB;
+  uint64_t event_percent = config.event_cache_percent;
+  CDP_RETURN_IF_ERROR(InRange(in.storage().has_event_cache_percent(),
+                              in.storage().event_cache_percent(), 1, 99,
+                              "storage.event_cache_percent", &event_percent));
+  config.event_cache_percent = static_cast<uint32_t>(event_percent);
   return config;
 }
 

@@ -107,6 +107,7 @@ struct ServerConfig {
   consent::ConsentOptions consent;
   ingest::ParserOptions parser;  // `clock` is left null
   size_t block_cache_bytes = DefaultBlockCacheBytes();
+  uint32_t event_cache_percent = 50;
 };
 
 // Parses a configuration in Protobuf text format. Returns kInvalidArgument with

@@ -35,6 +35,7 @@
 //                                 default closed,fixed,batch
 //   CDP_BENCH_BLOCK_CACHE_MB      in-process server's RocksDB block cache; default the
 //                                 configuration's (a quarter of RAM); for `cdp serve`, edit DIR/cdp.conf
+//   CDP_BENCH_EVENT_CACHE_PERCENT share of it for event blocks; default the configuration's (50)
 //
 // Goals (issue 7, docs/performance.md "Context lookups over Thrift"): p50 < 150 µs and
 // p99 < 1 ms at 20,000 lookups/s; getContexts of 100 people p99 < 5 ms.
@@ -312,6 +313,8 @@ int main(int argc, char** argv) {
     config->listen.port = 0;
     config->block_cache_bytes = EnvSize("CDP_BENCH_BLOCK_CACHE_MB", config->block_cache_bytes >> 20)
                                 << 20;
+    config->event_cache_percent = static_cast<uint32_t>(
+        EnvSize("CDP_BENCH_EVENT_CACHE_PERCENT", config->event_cache_percent));
     auto started = cdp::api::Server::Start(*config);
     CheckOk(started.status(), "server");
     server = *std::move(started);

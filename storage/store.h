@@ -54,8 +54,11 @@ struct StoreOptions {
   // Create the database, vault and key file when none exist. When false, a missing store is
   // kNotFound. An existing database whose key file is missing is always an error.
   bool create_if_missing = true;
-  // RocksDB block cache shared by all families, in bytes. Default 256 MiB.
+  // RocksDB block cache budget, in bytes. Default 256 MiB.
   size_t block_cache_bytes = size_t{256} << 20;
+  // Percent of block_cache_bytes in a cache of its own for the events family, 1..99; the rest is
+  // one cache for every other family. Default 50 (see docs/architecture.md, Storage).
+  uint32_t event_cache_percent = 50;
   // Unwrapped data keys cached in memory. Default 1,000,000 (~100 MiB).
   size_t data_key_cache_capacity = 1'000'000;
   // Memtable size per column family, in bytes. Default 32 MiB.

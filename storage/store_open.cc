@@ -96,6 +96,9 @@ absl::Status StoreOptions::Validate() const {
   if (write_buffer_bytes < (size_t{1} << 20)) {
     return absl::InvalidArgumentError("storage.write_buffer_bytes: must be at least 1 MiB");
   }
+  if (event_cache_percent < 1 || event_cache_percent > 99) {
+    return absl::InvalidArgumentError("storage.event_cache_percent: must be in 1..99");
+  }
   if (data_key_cache_capacity < 16) {
     return absl::InvalidArgumentError("storage.data_key_cache_capacity: must be at least 16");
   }
@@ -138,9 +141,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   // Every lookup reads one index entry, one identity node, one profile data record and a few
   // consent and conversation records (point reads of small records, a few GiB at 1M people) and
   // ~20 events (most of the bytes). In one LRU cache the events' blocks push the others out
-  // under uniform access, and a lookup then misses on five families instead of one. Half the
-  // budget is kept for the small families, which a lookup reads ~6x more densely per byte.
-  const size_t event_cache_bytes = options.block_cache_bytes / 2;
+  // under uniform access, and a lookup then misses on five families instead of one. So the
+  // events get a cache of their own (by default half the budget) and the small families, which
+  // a lookup reads ~6x more densely per byte, keep theirs.
+  const size_t event_cache_bytes = options.block_cache_bytes / 100 * options.event_cache_percent;
   impl->event_block_cache = rocksdb::NewLRUCache(event_cache_bytes);
   impl->block_cache = rocksdb::NewLRUCache(options.block_cache_bytes - event_cache_bytes);
   ReopenableDbOptions db_options{.path = db_path};

@@ -158,6 +158,8 @@ TEST_F(ServerConfigValidationTest, RejectsBadLimits) {
       {"limits { max_inflight_writes: 0 }", "limits.max_inflight_writes: must be in 1..4096"},
       {"limits { max_inflight_reads: 0 }", "limits.max_inflight_reads: must be in 1..4096"},
       {"storage { block_cache_mib: 0 }", "storage.block_cache_mib: must be in 1..1048576"},
+      {"storage { event_cache_percent: 0 }", "storage.event_cache_percent: must be in 1..99"},
+      {"storage { event_cache_percent: 100 }", "storage.event_cache_percent: must be in 1..99"},
   });
 }
 
