@@ -61,14 +61,32 @@ struct Resolution {
   std::vector<std::string> dropped_types;
 };
 
-// Called during materialization for every profile that absorbed others in the batch, so that
-// upper layers (traits, consent) combine their own records. Reads see committed data: the
-// survivor's and the absorbed profiles' records as they were before the batch.
+// A profile that came out of an unmerge (see MergeHook::OnUnmerge).
+struct UnmergedPart {
+  ProfileId profile;
+  bool is_original = false;  // it keeps the unmerged profile's id
+  // The stored events it holds after the split, oldest first, as read from the events family
+  // (values are event envelopes). Valid during the hook call only.
+  std::vector<const storage::Record*> events;
+};
+
+// Lets upper layers (traits, consent) keep their own records of a profile in step with its
+// identity when profiles merge or split.
 class MergeHook {
  public:
   virtual ~MergeHook() = default;
+  // Called during materialization for every profile that absorbed others in the batch. Reads see
+  // committed data: the survivor's and the absorbed profiles' records as they were before the
+  // batch.
   virtual absl::Status OnMerge(const ProfileId& survivor, absl::Span<const ProfileId> absorbed,
                                storage::WriteBatch& batch) = 0;
+  // Called at the end of Unmerge, inside its batch, with every part of the split (the original
+  // first) and the events each now holds; the new parts' data keys exist in the batch. Reads see
+  // committed data: the original profile as it was before the split.
+  virtual absl::Status OnUnmerge(absl::Span<const UnmergedPart> parts,
+                                 storage::WriteBatch& batch) {
+    return absl::OkStatus();
+  }
 };
 
 // Profiles are compared by stored events when a merge chooses its survivor, counted up to this
@@ -137,8 +155,8 @@ class IdentityGraph {
   // Splits `profile`: `wrong` is taken off it and marked no-bridge; the remaining identifiers
   // form the connected components of what events saw together; each component becomes a profile
   // (the one with most events keeps the id) and takes the events whose identifiers it holds;
-  // `wrong` keeps the events that carried nothing else. kNotFound when the profile does not hold
-  // `wrong`. REQUIRES: store->profile_writer_mutex() held until the batch is written.
+  // `wrong` keeps the events that carried nothing else; then the merge hooks' OnUnmerge splits
+  // the upper layers' records. kNotFound when the profile does not hold `wrong`. REQUIRES: store->profile_writer_mutex() held until the batch is written.
   absl::StatusOr<UnmergeReport> Unmerge(const ProfileId& profile, const Identifier& wrong,
                                         absl::string_view actor, absl::string_view reason,
                                         storage::WriteBatch& batch);

@@ -190,6 +190,18 @@ absl::StatusOr<UnmergeReport> IdentityGraph::Unmerge(const ProfileId& profile,
   std::stable_partition(report.parts.begin(), report.parts.end(),
                         [&](const UnmergeReport::Part& p) { return p.profile == *current; });
 
+  // The upper layers' view of the split, in the report's order (the original first).
+  std::vector<UnmergedPart> unmerged(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    unmerged[i].profile = parts[i].id;
+    unmerged[i].is_original = parts[i].is_original;
+  }
+  for (const EventRef& event : events) {
+    unmerged[part_index(event.anchor)].events.push_back(&event.record);
+  }
+  std::stable_partition(unmerged.begin(), unmerged.end(),
+                        [](const UnmergedPart& p) { return p.is_original; });
+
   // Events that leave the original profile are re-keyed, and so re-sealed under their new key.
   for (const EventRef& event : events) {
     const Part& part = parts[part_index(event.anchor)];
@@ -201,6 +213,7 @@ absl::StatusOr<UnmergeReport> IdentityGraph::Unmerge(const ProfileId& profile,
       batch.Delete(family, event.key);
     }
   }
+  for (MergeHook* hook : hooks_) CDP_RETURN_IF_ERROR(hook->OnUnmerge(unmerged, batch));
   return report;
 }
 

@@ -70,6 +70,25 @@ class Pipeline::MergeHook final : public identity::MergeHook {
     return absl::OkStatus();
   }
 
+  // Each part's traits and facts are rebuilt from the events it now holds, so no part keeps
+  // what another person's events set.
+  absl::Status OnUnmerge(absl::Span<const identity::UnmergedPart> parts,
+                         storage::WriteBatch& batch) override {
+    if (pipeline_->call_ != nullptr) return absl::InternalError("unmerge inside an ingest call");
+    for (const identity::UnmergedPart& part : parts) {
+      if (part.events.empty()) {
+        if (part.is_original) batch.Delete(Family::kProfiles, ProfileDataKey(part.profile));
+        continue;
+      }
+      CDP_ASSIGN_OR_RETURN(pb::ProfileData data, RebuildProfileData(part.events));
+      CDP_RETURN_IF_ERROR(batch.Put(
+          Family::kProfiles, ProfileDataKey(part.profile),
+          {.category = consent::kCategoryProfileData, .time_micros = data.last_seen_micros()},
+          data.SerializeAsString()));
+    }
+    return absl::OkStatus();
+  }
+
  private:
   Pipeline* pipeline_;
 };

@@ -3,6 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "identity/event_envelope.h"
+#include "ingest/internal/segment_event.h"
+#include "simdjson.h"
 #include "storage/key_codec.h"
 
 namespace cdp::ingest {
@@ -87,6 +91,33 @@ void CombineProfileData(const pb::ProfileData& from, pb::ProfileData* into) {
   }
   for (const std::string& channel : from.channels()) AddUnique(channel, into->mutable_channels());
   for (const std::string& group : from.groups()) AddUnique(group, into->mutable_groups());
+}
+
+absl::StatusOr<pb::ProfileData> RebuildProfileData(
+    absl::Span<const storage::Record* const> events) {
+  pb::ProfileData data;
+  simdjson::dom::parser parser;
+  pb::EventBody body;
+  for (const storage::Record* record : events) {
+    CDP_ASSIGN_OR_RETURN(identity::StoredEventView stored,
+                         identity::DecodeEventView(record->value));
+    if (!body.ParseFromArray(stored.body.data(), static_cast<int>(stored.body.size()))) {
+      return absl::DataLossError("stored event body is not a valid record");
+    }
+    ParsedEvent event;
+    event.type = static_cast<EventType>(body.type());
+    event.name = body.name();
+    event.channel = body.channel();
+    event.message_id.assign(stored.message_id.data(), stored.message_id.size());
+    event.time_micros = record->meta.time_micros;
+    simdjson::dom::object root;
+    if (parser.parse(body.json()).get_object().get(root) == simdjson::SUCCESS) {
+      internal::ExtractStoredTraits(root, &event);
+    }
+    ApplyTraits(event.traits, event.time_micros, event.message_id, &data);
+    RecordEvent(event, &data);
+  }
+  return data;
 }
 
 }  // namespace cdp::ingest

@@ -9,9 +9,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "common/profile_id.h"
 #include "ingest/ingest.pb.h"
 #include "ingest/parsed_event.h"
+#include "storage/store.h"
 
 namespace cdp::ingest {
 
@@ -30,5 +32,11 @@ void RecordEvent(const ParsedEvent& event, pb::ProfileData* data);
 
 // Folds `from` into `into`: per trait the later wins; counts add up; seen times widen.
 void CombineProfileData(const pb::ProfileData& from, pb::ProfileData* into);
+
+// The profile data that `events` (stored event records, oldest first, as in the events family)
+// make when applied in order: traits and facts rebuilt from the events alone, as an unmerge
+// gives each part. Traits whose events are gone (expired) are not recovered. kDataLoss when a
+// record is not a stored event.
+absl::StatusOr<pb::ProfileData> RebuildProfileData(absl::Span<const storage::Record* const> events);
 
 }  // namespace cdp::ingest

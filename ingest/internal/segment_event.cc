@@ -266,6 +266,20 @@ absl::Status ExtractSegmentEvent(object root, const ExtractContext& context, Par
   return ReadIdentifiers(root, context_obj, person_traits, context_traits, context, event);
 }
 
+void ExtractStoredTraits(object root, ParsedEvent* event) {
+  std::optional<object> traits, context;
+  if (event->type == EventType::kIdentify || event->type == EventType::kGroup) {
+    OptionalObject(root, "traits", "traits", &traits).IgnoreError();
+  } else {
+    OptionalObject(root, "context", "context", &context).IgnoreError();
+    if (context) OptionalObject(*context, "traits", "context.traits", &traits).IgnoreError();
+  }
+  CopyMembers(traits, &event->traits);
+  if (event->type == EventType::kGroup) {
+    OptionalString(root, "groupId", "groupId", &event->group_id).IgnoreError();
+  }
+}
+
 std::optional<element> ResolvePath(object root, const std::vector<std::string>& segments) {
   if (segments.empty()) return std::nullopt;
   element current;

@@ -38,6 +38,12 @@ struct ExtractContext {
 absl::Status ExtractSegmentEvent(simdjson::dom::object root, const ExtractContext& context,
                                  ParsedEvent* event);
 
+// What ingest applied to a profile from an event, read back from the event's stored JSON (its
+// type is the stored one): traits (top-level on identify and group, context.traits on every
+// other type, as ExtractSegmentEvent takes them) and a group call's groupId. Fields of the wrong
+// type are skipped: the JSON was validated when it was stored.
+void ExtractStoredTraits(simdjson::dom::object root, ParsedEvent* event);
+
 // Follows `segments` from the event object through object keys and array indices;
 // std::nullopt when a step is missing or the value there is null.
 std::optional<simdjson::dom::element> ResolvePath(simdjson::dom::object root,

@@ -175,6 +175,66 @@ TEST_F(PipelineTest, MergeCombinesTraitsFactsAndEvents) {
   EXPECT_EQ(EventCount(merged), 4u);
 }
 
+// Two people wrongly merged through a shared kiosk: after the unmerge each profile has the traits
+// and facts of its own events only, and the original no longer shows the other person's.
+TEST_F(PipelineTest, UnmergeGivesEachPartTheTraitsAndFactsOfItsOwnEvents) {
+  Ingest({
+      R"({"type":"identify","messageId":"k1","userId":"fay","traits":{"plan":"gold"},"context":{"device":{"id":"kiosk"}},"timestamp":"2026-11-01T10:00:00Z"})",
+      R"({"type":"track","messageId":"k2","userId":"fay","event":"Bought","context":{"device":{"id":"kiosk"},"channel":"web"},"timestamp":"2026-11-01T10:01:00Z"})",
+      R"({"type":"identify","messageId":"k3","anonymousId":"gus-app","traits":{"email":"gus@example.com","plan":"silver","city":"Oslo"},"context":{"device":{"id":"kiosk"},"channel":"mobile"},"timestamp":"2026-11-01T10:02:00Z"})",
+      R"({"type":"group","messageId":"k4","userId":"fay","groupId":"acme","context":{"device":{"id":"kiosk"}},"timestamp":"2026-11-01T10:03:00Z"})",
+  });
+  const ProfileId merged = ProfileOf("user_id", "fay");
+  ASSERT_EQ(ProfileOf("email", "gus@example.com"), merged);
+  ASSERT_EQ(DataOf(merged).traits().at("plan").json(), "\"silver\"");
+
+  {
+    absl::MutexLock lock(&store_->profile_writer_mutex());
+    storage::WriteBatch batch = store_->NewBatch();
+    CDP_ASSERT_OK_AND_ASSIGN(
+        identity::UnmergeReport report,
+        graph_->Unmerge(merged, normalizer_->Normalize("device_id", "kiosk").identifier,
+                        "ops@example.com", "TICKET-9", batch));
+    ASSERT_EQ(report.parts.size(), 3u);
+    ASSERT_THAT(store_->Write(batch), IsOk());
+  }
+
+  const ProfileId fay = ProfileOf("user_id", "fay");
+  const ProfileId gus = ProfileOf("email", "gus@example.com");
+  ASSERT_EQ(fay, merged);  // three events against one: fay keeps the id
+  ASSERT_NE(gus, fay);
+
+  const pb::ProfileData fay_data = DataOf(fay);
+  EXPECT_EQ(fay_data.traits().at("plan").json(), "\"gold\"");
+  EXPECT_EQ(fay_data.traits().at("plan").source(), "k1");
+  EXPECT_FALSE(fay_data.traits().contains("city"));
+  EXPECT_FALSE(fay_data.traits().contains("email"));
+  EXPECT_EQ(fay_data.total_events(), 3u);
+  EXPECT_EQ(fay_data.events().at("Bought").count(), 1u);
+  EXPECT_EQ(fay_data.events().at("identify").count(), 1u);
+  EXPECT_FALSE(fay_data.events().contains("screen"));
+  EXPECT_THAT(fay_data.channels(), ElementsAre("web"));
+  EXPECT_THAT(fay_data.groups(), ElementsAre("acme"));
+
+  const pb::ProfileData gus_data = DataOf(gus);
+  EXPECT_EQ(gus_data.traits().at("plan").json(), "\"silver\"");
+  EXPECT_EQ(gus_data.traits().at("city").json(), "\"Oslo\"");
+  EXPECT_EQ(gus_data.traits().at("city").source(), "k3");
+  EXPECT_EQ(gus_data.total_events(), 1u);
+  EXPECT_EQ(gus_data.events().at("identify").count(), 1u);
+  EXPECT_EQ(gus_data.first_seen_micros(), gus_data.last_seen_micros());
+  EXPECT_THAT(gus_data.channels(), ElementsAre("mobile"));
+  EXPECT_TRUE(gus_data.groups().empty());
+
+  // The kiosk alone carried no event of its own: its profile has no data.
+  const ProfileId kiosk = ProfileOf("device_id", "kiosk");
+  EXPECT_NE(kiosk, fay);
+  EXPECT_NE(kiosk, gus);
+  CDP_ASSERT_OK_AND_ASSIGN(std::optional<storage::Record> kiosk_data,
+                           store_->Get(storage::Family::kProfiles, ProfileDataKey(kiosk)));
+  EXPECT_FALSE(kiosk_data.has_value());
+}
+
 TEST_F(PipelineTest, SuppressedPeopleAreCountedNotRecreated) {
   storage::WriteBatch batch = store_->NewBatch();
   ASSERT_THAT(
