@@ -187,6 +187,35 @@ absl::StatusOr<std::vector<ConsentChange>> ConsentLedger::CombineOnMerge(const P
   return appended;
 }
 
+absl::StatusOr<size_t> ConsentLedger::SplitOnUnmerge(
+    const ProfileId& original, const absl::flat_hash_map<std::string, ProfileId>& event_owner,
+    storage::WriteBatch& batch) {
+  size_t moved = 0;
+  absl::Status status;
+  CDP_RETURN_IF_ERROR(store_->Scan(
+      Family::kConsent, storage::ProfileKey(original), {},
+      [&](absl::string_view key, storage::Record stored) {
+        pb::ConsentRecord record;
+        if (!record.ParseFromString(stored.value)) {
+          status = absl::DataLossError("consent ledger entry is not a valid record");
+          return false;
+        }
+        if (record.source_kind() != static_cast<int32_t>(ConsentSource::Kind::kEvent)) return true;
+        auto owner = event_owner.find(record.source_detail());
+        if (owner == event_owner.end() || owner->second == original) return true;
+        // Same time and sequence under the new owner: re-sealed under its data key.
+        status = batch.Put(Family::kConsent,
+                           storage::ProfileChildKey(owner->second, key.substr(ProfileId::kSize)),
+                           stored.meta, stored.value);
+        if (!status.ok()) return false;
+        batch.Delete(Family::kConsent, key);
+        ++moved;
+        return true;
+      }));
+  CDP_RETURN_IF_ERROR(status);
+  return moved;
+}
+
 PreferenceChanges ConsentLedger::FromPreferences(const std::map<std::string, bool>& preferences,
                                                  const ConsentSource& source,
                                                  int64_t effective_micros) const {

@@ -93,6 +93,15 @@ class ConsentLedger {
   absl::StatusOr<std::vector<ConsentChange>> CombineOnMerge(const ProfileId& survivor, absl::Span<const ProfileId> absorbed,
                               storage::WriteBatch& batch);
 
+  // Called when `original` is split by an unmerge: every change that came with an event
+  // (source kind kEvent) whose messageId `event_owner` maps to another profile moves to that
+  // profile's ledger, as the event itself did. API, feed and merge-resolution changes stay with
+  // `original`. Returns how many changes moved.
+  absl::StatusOr<size_t> SplitOnUnmerge(
+      const ProfileId& original,
+      const absl::flat_hash_map<std::string, ProfileId>& event_owner,
+      storage::WriteBatch& batch);
+
   // Changes for Segment context.consent.categoryPreferences of an event.
   PreferenceChanges FromPreferences(const std::map<std::string, bool>& preferences,
                                     const ConsentSource& source, int64_t effective_micros) const;

@@ -175,18 +175,21 @@ TEST_F(PipelineTest, MergeCombinesTraitsFactsAndEvents) {
   EXPECT_EQ(EventCount(merged), 4u);
 }
 
-// Two people wrongly merged through a shared kiosk: after the unmerge each profile has the traits
-// and facts of its own events only, and the original no longer shows the other person's.
+// Two people wrongly merged through a shared kiosk: after the unmerge each profile has the traits,
+// facts and consent of its own events only, and the original no longer shows the other person's.
 TEST_F(PipelineTest, UnmergeGivesEachPartTheTraitsAndFactsOfItsOwnEvents) {
   Ingest({
-      R"({"type":"identify","messageId":"k1","userId":"fay","traits":{"plan":"gold"},"context":{"device":{"id":"kiosk"}},"timestamp":"2026-11-01T10:00:00Z"})",
+      R"({"type":"identify","messageId":"k1","userId":"fay","traits":{"plan":"gold"},"context":{"device":{"id":"kiosk"},"consent":{"categoryPreferences":{"analytics":true}}},"timestamp":"2026-11-01T10:00:00Z"})",
       R"({"type":"track","messageId":"k2","userId":"fay","event":"Bought","context":{"device":{"id":"kiosk"},"channel":"web"},"timestamp":"2026-11-01T10:01:00Z"})",
-      R"({"type":"identify","messageId":"k3","anonymousId":"gus-app","traits":{"email":"gus@example.com","plan":"silver","city":"Oslo"},"context":{"device":{"id":"kiosk"},"channel":"mobile"},"timestamp":"2026-11-01T10:02:00Z"})",
+      R"({"type":"identify","messageId":"k3","anonymousId":"gus-app","traits":{"email":"gus@example.com","plan":"silver","city":"Oslo"},"context":{"device":{"id":"kiosk"},"channel":"mobile","consent":{"categoryPreferences":{"marketing":true}}},"timestamp":"2026-11-01T10:02:00Z"})",
       R"({"type":"group","messageId":"k4","userId":"fay","groupId":"acme","context":{"device":{"id":"kiosk"}},"timestamp":"2026-11-01T10:03:00Z"})",
   });
   const ProfileId merged = ProfileOf("user_id", "fay");
   ASSERT_EQ(ProfileOf("email", "gus@example.com"), merged);
   ASSERT_EQ(DataOf(merged).traits().at("plan").json(), "\"silver\"");
+  CDP_ASSERT_OK_AND_ASSIGN(consent::ConsentState merged_consent, ledger_->State(merged));
+  ASSERT_TRUE(merged_consent.Allowed("analytics"));
+  ASSERT_TRUE(merged_consent.Allowed("marketing"));
 
   {
     absl::MutexLock lock(&store_->profile_writer_mutex());
@@ -225,6 +228,14 @@ TEST_F(PipelineTest, UnmergeGivesEachPartTheTraitsAndFactsOfItsOwnEvents) {
   EXPECT_EQ(gus_data.first_seen_micros(), gus_data.last_seen_micros());
   EXPECT_THAT(gus_data.channels(), ElementsAre("mobile"));
   EXPECT_TRUE(gus_data.groups().empty());
+
+  // Consent given with an event follows the event.
+  CDP_ASSERT_OK_AND_ASSIGN(consent::ConsentState fay_consent, ledger_->State(fay));
+  EXPECT_TRUE(fay_consent.Allowed("analytics"));
+  EXPECT_FALSE(fay_consent.Allowed("marketing"));
+  CDP_ASSERT_OK_AND_ASSIGN(consent::ConsentState gus_consent, ledger_->State(gus));
+  EXPECT_TRUE(gus_consent.Allowed("marketing"));
+  EXPECT_FALSE(gus_consent.Allowed("analytics"));
 
   // The kiosk alone carried no event of its own: its profile has no data.
   const ProfileId kiosk = ProfileOf("device_id", "kiosk");
