@@ -156,7 +156,8 @@ class IdentityGraph {
   // form the connected components of what events saw together; each component becomes a profile
   // (the one with most events keeps the id) and takes the events whose identifiers it holds;
   // `wrong` keeps the events that carried nothing else; then the merge hooks' OnUnmerge splits
-  // the upper layers' records. kNotFound when the profile does not hold `wrong`. REQUIRES: store->profile_writer_mutex() held until the batch is written.
+  // the upper layers' records. kNotFound when the profile does not hold `wrong`.
+  // REQUIRES: store->profile_writer_mutex() held until the batch is written.
   absl::StatusOr<UnmergeReport> Unmerge(const ProfileId& profile, const Identifier& wrong,
                                         absl::string_view actor, absl::string_view reason,
                                         storage::WriteBatch& batch);
