@@ -378,7 +378,7 @@ int main(int argc, char** argv) {
         probe->p50_us, probe->p99_us, load_before.c_str(), LoadAverage().c_str());
   }
   if (HasMode(modes, "reader_batch")) {
-    if (!server) CheckOk(absl::InvalidArgumentError("needs the in-process server"), "reader");
+    if (!server) CheckOk(absl::InvalidArgumentError("needs the in-process server"), "reader_batch");
     const std::string load_before = LoadAverage();
     auto probe = ProbeReaderBatch(server->stack(), people, EnvSize("CDP_BENCH_BATCH_PEOPLE", 100),
                                   static_cast<double>(EnvSize("CDP_BENCH_SECONDS", 10)));

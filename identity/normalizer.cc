@@ -62,13 +62,21 @@ absl::string_view PhoneParseProblem(PhoneNumberUtil::ErrorType error) {
   }
 }
 
-absl::StatusOr<std::vector<std::shared_ptr<const RE2>>> CompileAll(
-    const std::vector<std::string>& patterns) {
-  std::vector<std::shared_ptr<const RE2>> compiled;
-  compiled.reserve(patterns.size());
+// Blocked patterns compiled in order, one by one and as one set (which answers in one pass).
+struct CompiledBlocked {
+  std::vector<std::shared_ptr<const RE2>> each;
+  std::shared_ptr<const RE2::Set> set;  // null when there are no patterns
+};
+
+absl::StatusOr<CompiledBlocked> CompileAll(const std::vector<std::string>& patterns) {
+  CompiledBlocked compiled;
+  compiled.each.reserve(patterns.size());
   for (const std::string& pattern : patterns) {
     CDP_ASSIGN_OR_RETURN(std::shared_ptr<const RE2> re, internal::CompileBlockedPattern(pattern));
-    compiled.push_back(std::move(re));
+    compiled.each.push_back(std::move(re));
+  }
+  if (!patterns.empty()) {
+    CDP_ASSIGN_OR_RETURN(compiled.set, internal::CompileBlockedSet(patterns));
   }
   return compiled;
 }
@@ -78,10 +86,8 @@ absl::StatusOr<std::vector<std::shared_ptr<const RE2>>> CompileAll(
 struct Normalizer::TypeRules {
   std::string name;
   Kind kind = Kind::kTrimmed;
-  // Compiled BlockedPatternsFor(name), in order, one by one and as one set (which answers in one
-  // pass); shared between types that use the defaults.
-  std::vector<std::shared_ptr<const RE2>> blocked;
-  std::shared_ptr<const RE2::Set> blocked_set;  // null when there are no patterns
+  // Compiled BlockedPatternsFor(name); shared between types that use the defaults.
+  CompiledBlocked blocked;
 };
 
 absl::string_view NormalizeOutcomeName(NormalizeOutcome outcome) {
@@ -109,13 +115,8 @@ absl::StatusOr<Identifier> ToStatusOr(NormalizeResult result) {
 
 absl::StatusOr<std::unique_ptr<Normalizer>> Normalizer::Create(const IdentityOptions& options) {
   CDP_RETURN_IF_ERROR(options.Validate());
-  CDP_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<const RE2>> default_blocked,
+  CDP_ASSIGN_OR_RETURN(CompiledBlocked default_blocked,
                        CompileAll(options.default_blocked_patterns));
-  std::shared_ptr<const RE2::Set> default_set;
-  if (!default_blocked.empty()) {
-    CDP_ASSIGN_OR_RETURN(default_set,
-                         internal::CompileBlockedSet(options.default_blocked_patterns));
-  }
   absl::flat_hash_map<std::string, std::unique_ptr<const TypeRules>> rules;
   for (const std::string& type : options.KnownTypes()) {
     auto type_rules = std::make_unique<TypeRules>();
@@ -125,12 +126,8 @@ absl::StatusOr<std::unique_ptr<Normalizer>> Normalizer::Create(const IdentityOpt
     if (auto it = options.blocked_patterns_by_type.find(type);
         it != options.blocked_patterns_by_type.end()) {
       CDP_ASSIGN_OR_RETURN(type_rules->blocked, CompileAll(it->second));
-      if (!it->second.empty()) {
-        CDP_ASSIGN_OR_RETURN(type_rules->blocked_set, internal::CompileBlockedSet(it->second));
-      }
     } else {
       type_rules->blocked = default_blocked;
-      type_rules->blocked_set = default_set;
     }
     rules.emplace(type, std::move(type_rules));
   }
@@ -208,8 +205,8 @@ NormalizeResult Normalizer::Normalize(absl::string_view type, absl::string_view 
 
 bool Normalizer::CheckBlocked(const TypeRules& rules, absl::string_view value,
                               NormalizeResult* result) const {
-  if (!rules.blocked_set) return false;
-  const int index = internal::FirstWholeMatch(*rules.blocked_set, rules.blocked, value);
+  if (!rules.blocked.set) return false;
+  const int index = internal::FirstWholeMatch(*rules.blocked.set, rules.blocked.each, value);
   if (index < 0) return false;
   Reject(NormalizeOutcome::kBlocked, "value matches a blocked pattern", result);
   result->blocked_pattern_index = index;
