@@ -3,7 +3,10 @@
 // the rules of IdentityOptions, logging every merge, and splitting a profile again (unmerge).
 //
 // Resolution of a batch (DESIGN.md "Identity resolution", steps 3-5), per event in order:
-//   1. an event naming a suppressed identifier (an erased person) is not resolved: kSuppressed;
+//   1. an event naming a suppressed identifier (an erased person) is not resolved: kSuppressed.
+//      Only identifiers without an index entry are looked up on the suppression list: an indexed
+//      identifier is never suppressed, since erasure deletes the index entries of the
+//      identifiers it suppresses in the same batch and resolution never indexes a suppressed one;
 //   2. every identifier is matched through the blind index to a profile (in-batch changes first);
 //   3. if linking all matched profiles and the new identifiers would give one profile more values
 //      of a type than its limit, the event's lowest-priority identifier is dropped and matching

@@ -45,6 +45,8 @@ absl::StatusOr<Node*> IdentityGraph::Batch::LoadNode(const ProfileId& id) {
 
 absl::StatusOr<bool> IdentityGraph::Batch::IsSuppressed(const crypto::Digest& hash) {
   if (auto it = suppressed_.find(hash); it != suppressed_.end()) return it->second;
+  CDP_ASSIGN_OR_RETURN(std::optional<IndexEntry> entry, Lookup(hash));
+  if (entry) return false;  // indexed, so not suppressed (see the header)
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
                        g_->store_->Get(Family::kSuppression, storage::DigestKey(hash)));
   return record.has_value();
@@ -131,15 +133,12 @@ absl::Status IdentityGraph::Batch::Prefetch(absl::Span<const std::vector<Candida
   std::vector<std::string> keys;
   keys.reserve(hashes.size());
   for (const crypto::Digest& hash : hashes) keys.push_back(storage::DigestKey(hash));
-  CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> suppression,
-                       g_->store_->MultiGet(Family::kSuppression, keys));
-  for (size_t i = 0; i < hashes.size(); ++i) {
-    suppressed_.emplace(hashes[i], suppression[i].has_value());
-  }
   CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> entries,
                        g_->store_->MultiGet(Family::kIdentifiers, keys));
   std::vector<ProfileId> profiles;
   absl::flat_hash_set<ProfileId> wanted;
+  std::vector<std::string> unindexed;  // keys of the hashes no profile holds
+  std::vector<crypto::Digest> unindexed_hashes;
   for (size_t i = 0; i < hashes.size(); ++i) {
     std::optional<IndexEntry> entry;
     if (entries[i]) {
@@ -147,8 +146,17 @@ absl::Status IdentityGraph::Batch::Prefetch(absl::Span<const std::vector<Candida
       if (!nodes_.contains(entry->profile) && wanted.insert(entry->profile).second) {
         profiles.push_back(entry->profile);
       }
+      suppressed_.emplace(hashes[i], false);  // indexed, so not suppressed (see the header)
+    } else {
+      unindexed.push_back(std::move(keys[i]));
+      unindexed_hashes.push_back(hashes[i]);
     }
     index_.emplace(hashes[i], entry);
+  }
+  CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> suppression,
+                       g_->store_->MultiGet(Family::kSuppression, unindexed));
+  for (size_t i = 0; i < unindexed_hashes.size(); ++i) {
+    suppressed_.emplace(unindexed_hashes[i], suppression[i].has_value());
   }
   keys.clear();
   for (const ProfileId& id : profiles) keys.push_back(internal::NodeKey(id));
