@@ -253,34 +253,18 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
                               in.storage().event_cache_percent(), 1, 99,
                               "storage.event_cache_percent", &event_percent));
   config.event_cache_percent = static_cast<uint32_t>(event_percent);
-  uint64_t record_cache_mib = DefaultRecordCacheBytes() / kMiB;
-  CDP_RETURN_IF_ERROR(InRange(in.storage().has_record_cache_mib(),
-                              in.storage().record_cache_mib(), 0, 1 << 20,
-                              "storage.record_cache_mib", &record_cache_mib));
-  config.record_cache_bytes = record_cache_mib * kMiB;
   return config;
 }
 
 }  // namespace
 
-namespace {
-
-// physical memory / divisor, clamped to [min_bytes, max_bytes], in whole MiB.
-size_t ShareOfMemory(uint64_t divisor, uint64_t min_bytes, uint64_t max_bytes) {
+size_t DefaultBlockCacheBytes() {
+  constexpr uint64_t kMin = uint64_t{64} << 20, kMax = uint64_t{64} << 30;
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page_size <= 0) return min_bytes;
-  const uint64_t share =
-      static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / divisor;
-  return static_cast<size_t>(std::clamp(share, min_bytes, max_bytes) & ~((uint64_t{1} << 20) - 1));
-}
-
-}  // namespace
-
-size_t DefaultBlockCacheBytes() { return ShareOfMemory(4, uint64_t{64} << 20, uint64_t{64} << 30); }
-
-size_t DefaultRecordCacheBytes() {
-  return ShareOfMemory(8, uint64_t{32} << 20, uint64_t{16} << 30);
+  if (pages <= 0 || page_size <= 0) return kMin;
+  const uint64_t quarter = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 4;
+  return static_cast<size_t>(std::clamp(quarter, kMin, kMax) & ~((uint64_t{1} << 20) - 1));
 }
 
 absl::string_view RoleName(Role role) {

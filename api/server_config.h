@@ -91,10 +91,6 @@ struct ServerLimits {
 // store never takes it all; a lookup that misses it pays a pread and a block decode
 // (docs/performance.md measured 28% of server CPU in cache misses with a cache 8x too small).
 size_t DefaultBlockCacheBytes();
-// The record cache (storage::StoreOptions::record_cache_bytes) when the configuration sets
-// none: an eighth of physical memory, at least 32 MiB and at most 16 GiB. It also fills as
-// records are read.
-size_t DefaultRecordCacheBytes();
 
 // The in-class defaults are the embedded default configuration.
 struct ServerConfig {
@@ -112,7 +108,6 @@ struct ServerConfig {
   ingest::ParserOptions parser;  // `clock` is left null
   size_t block_cache_bytes = DefaultBlockCacheBytes();
   uint32_t event_cache_percent = 50;
-  size_t record_cache_bytes = DefaultRecordCacheBytes();
 };
 
 // Parses a configuration in Protobuf text format. Returns kInvalidArgument with

@@ -22,9 +22,6 @@
 //                             reads no events, so the budget goes where it reads (the
 //                             store's default, 50, would halve it)
 //   CDP_BENCH_DATA_KEY_CACHE  data keys kept unwrapped; default the store's (1,000,000)
-//   CDP_BENCH_RECORD_CACHE_MB opened identity, profile, redirect and suppression records kept
-//                             in memory (storage/record_cache.h); default the store's (256),
-//                             0 turns the cache off
 //   CDP_BENCH_DIR             parent of the temporary store; default the system temp dir
 //
 // Goal (docs/performance.md "Identity"): 200K identifier resolutions/s on 2 cores.
@@ -124,8 +121,6 @@ class IdentityStore {
     store_options.block_cache_bytes = cache_mb << 20;
     store_options.event_cache_percent = static_cast<uint32_t>(
         EnvSize("CDP_BENCH_EVENT_CACHE_PERCENT", 1));
-    store_options.record_cache_bytes =
-        EnvSize("CDP_BENCH_RECORD_CACHE_MB", store_options.record_cache_bytes >> 20) << 20;
     store_options.data_key_cache_capacity =
         EnvSize("CDP_BENCH_DATA_KEY_CACHE", store_options.data_key_cache_capacity);
     auto opened = storage::Store::Open(store_options);

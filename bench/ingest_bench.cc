@@ -23,9 +23,6 @@
 //                             only to move them on a merge, so the budget goes where it
 //                             reads (the store's default, 50, would halve it)
 //   CDP_BENCH_WRITE_BUFFER_MB memtable size per column family; default 32 (the store's default)
-//   CDP_BENCH_RECORD_CACHE_MB opened identity, profile, redirect and suppression records kept
-//                             in memory (storage/record_cache.h); default the store's (256),
-//                             0 turns the cache off
 //   CDP_BENCH_DIR             parent of the temporary store; default the system temp dir
 //
 // Goal (docs/performance.md "Ingest"): 100,000 events/s, peak memory under 2 GiB, 1M people.
@@ -124,8 +121,6 @@ class IngestStore {
     store_options.block_cache_bytes = cache_mb << 20;
     store_options.event_cache_percent = static_cast<uint32_t>(
         EnvSize("CDP_BENCH_EVENT_CACHE_PERCENT", 1));
-    store_options.record_cache_bytes =
-        EnvSize("CDP_BENCH_RECORD_CACHE_MB", store_options.record_cache_bytes >> 20) << 20;
     store_options.write_buffer_bytes = EnvSize("CDP_BENCH_WRITE_BUFFER_MB", 32) << 20;
     auto opened = storage::Store::Open(store_options);
     CheckOk(opened.status(), "open");

@@ -1,6 +1,5 @@
 #include "storage/store.h"
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/logging.h"
@@ -36,15 +35,6 @@ Store::~Store() {
 
 absl::Status Store::Write(WriteBatch& batch) {
   if (batch.store_ != this) return absl::InvalidArgumentError("batch belongs to another store");
-  // Invalidation after the write, also a failed one (it may have reached the database), and
-  // before it too when the batch destroys keys: no cached record outlives its data key.
-  RecordCache* cache = impl_->record_cache.get();
-  if (cache != nullptr && batch.invalidates_all_) cache->InvalidateAll();
-  absl::Cleanup invalidate = [&] {
-    if (cache == nullptr) return;
-    if (batch.invalidates_all_) cache->InvalidateAll();
-    for (const auto& [family, key] : batch.cached_keys_) cache->Invalidate(family, key);
-  };
   if (!batch.destroyed_keys_.empty()) {
     CDP_RETURN_IF_ERROR(vault_->DestroyKeys(batch.destroyed_keys_));
   }
@@ -144,7 +134,6 @@ absl::StatusOr<StoreStats> Store::Stats() {
   stats.reopens = impl_->db->reopens() + vault_->reopens();
   stats.block_cache_usage_bytes =
       impl_->block_cache->GetUsage() + impl_->event_block_cache->GetUsage();
-  if (impl_->record_cache) stats.record_cache_usage_bytes = impl_->record_cache->usage();
   return stats;
 }
 

@@ -45,7 +45,6 @@ class Snapshot;
 namespace cdp::storage {
 
 class DbInstance;
-class RecordCache;
 
 struct StoreOptions {
   // Directory holding db/, keyvault/ and (by default) the key file. Required.
@@ -60,9 +59,6 @@ struct StoreOptions {
   // Percent of block_cache_bytes in a cache of its own for the events family, 1..99; the rest is
   // one cache for every other family. Default 50 (see docs/architecture.md, Storage).
   uint32_t event_cache_percent = 50;
-  // Opened records of the identity, profile, redirect and suppression families kept in memory
-  // (storage/record_cache.h), in bytes; 0 turns the cache off. Default 256 MiB.
-  size_t record_cache_bytes = size_t{256} << 20;
   // Unwrapped data keys cached in memory. Default 1,000,000 (~100 MiB).
   size_t data_key_cache_capacity = 1'000'000;
   // Memtable size per column family, in bytes. Default 32 MiB.
@@ -126,10 +122,6 @@ class WriteBatch {
   absl::flat_hash_map<ProfileId, DataKey> used_keys_;
   std::vector<ProfileId> destroyed_keys_;
   std::vector<ProfileId> retired_keys_;
-  // What the write must invalidate in the store's record cache (see record_cache.h).
-  void NoteCachedKey(Family family, absl::string_view key);
-  std::vector<std::pair<Family, std::string>> cached_keys_;
-  bool invalidates_all_ = false;
 };
 
 // A consistent point-in-time view for reads; released on destruction. It keeps the database
@@ -159,7 +151,6 @@ struct StoreStats {
   uint64_t live_sst_bytes = 0;
   uint64_t memtable_bytes = 0;
   uint64_t block_cache_usage_bytes = 0;
-  uint64_t record_cache_usage_bytes = 0;
   // True while the record database or the key vault recovers from an I/O error (writes refused).
   bool recovering = false;
   // Times they were reopened after an I/O error since Open.
@@ -268,10 +259,6 @@ class Store {
   absl::StatusOr<std::optional<Record>> OpenValue(Family family, absl::string_view key,
                                                   absl::string_view value, DataKey* cached_key,
                                                   ProfileId* cached_profile);
-  // The record cache for a read of `family` (null: read the database).
-  RecordCache* CacheFor(Family family, const Snapshot* snapshot) const;
-  // A cached record, or nullopt when the retention policy says it has expired since.
-  std::optional<Record> Unexpired(Family family, std::optional<Record> cached) const;
   absl::StatusOr<std::string> Seal(Family family, absl::string_view key, const RecordMeta& meta,
                                    absl::string_view value, const DataKey& key_for_batch);
 

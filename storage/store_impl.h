@@ -9,7 +9,6 @@
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "storage/family.h"
-#include "storage/record_cache.h"
 #include "storage/reopenable_db.h"
 #include "storage/store.h"
 
@@ -19,8 +18,6 @@ struct Store::Impl {
   // Blocks of the events family, and blocks of every other family (see FamilyOptions).
   std::shared_ptr<rocksdb::Cache> event_block_cache;
   std::shared_ptr<rocksdb::Cache> block_cache;
-  // Opened records of the hot small families; null when StoreOptions::record_cache_bytes is 0.
-  std::unique_ptr<RecordCache> record_cache;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters;
   std::string key_file;
   // Column families in descriptor order: "default" (store meta), then one per Family. Last

@@ -147,9 +147,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   const size_t event_cache_bytes = options.block_cache_bytes / 100 * options.event_cache_percent;
   impl->event_block_cache = rocksdb::NewLRUCache(event_cache_bytes);
   impl->block_cache = rocksdb::NewLRUCache(options.block_cache_bytes - event_cache_bytes);
-  if (options.record_cache_bytes > 0) {
-    impl->record_cache = std::make_unique<RecordCache>(options.record_cache_bytes);
-  }
   ReopenableDbOptions db_options{.path = db_path};
   db_options.db_options.create_if_missing = options.create_if_missing;
   db_options.db_options.create_missing_column_families = true;

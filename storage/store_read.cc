@@ -59,83 +59,42 @@ absl::StatusOr<std::optional<Record>> Store::OpenValue(Family family, absl::stri
   return record;
 }
 
-// The record cache serves reads of the latest state only: a read through a snapshot must see
-// the snapshot's, so it goes to the database.
-RecordCache* Store::CacheFor(Family family, const Snapshot* snapshot) const {
-  return snapshot == nullptr && RecordCache::Caches(family) ? impl_->record_cache.get() : nullptr;
-}
-
-std::optional<Record> Store::Unexpired(Family family, std::optional<Record> cached) const {
-  if (cached && options_.retention &&
-      options_.retention->IsExpired(family, cached->meta, clock_->NowMicros())) {
-    return std::nullopt;
-  }
-  return cached;
-}
-
 absl::StatusOr<std::optional<Record>> Store::Get(Family family, absl::string_view key,
                                                  const Snapshot* snapshot) {
-  RecordCache* cache = CacheFor(family, snapshot);
-  RecordCache::Ticket ticket;
-  if (cache != nullptr) {
-    if (auto hit = cache->Lookup(family, key)) return Unexpired(family, *std::move(hit));
-    ticket = cache->Prepare(family, key);
-  }
   const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
   rocksdb::ReadOptions read_options;
   if (snapshot) read_options.snapshot = snapshot->snapshot_;
   rocksdb::PinnableSlice value;
   rocksdb::Status s = db->db()->Get(read_options, FamilyHandle(*db, family), ToSlice(key), &value);
-  std::optional<Record> record;
-  if (!s.IsNotFound()) {
-    CDP_RETURN_IF_ERROR(ToAbsl(s, absl::StrCat("read from ", FamilyName(family), " failed")));
-    DataKey data_key;
-    ProfileId profile;
-    CDP_ASSIGN_OR_RETURN(record, OpenValue(family, key, ToView(value), &data_key, &profile));
-  }
-  if (cache != nullptr) cache->Insert(family, key, record, ticket);
-  return record;
+  if (s.IsNotFound()) return std::nullopt;
+  CDP_RETURN_IF_ERROR(ToAbsl(s, absl::StrCat("read from ", FamilyName(family), " failed")));
+  DataKey data_key;
+  ProfileId profile;
+  return OpenValue(family, key, ToView(value), &data_key, &profile);
 }
 
 absl::StatusOr<std::vector<std::optional<Record>>> Store::MultiGet(
     Family family, absl::Span<const std::string> keys, const Snapshot* snapshot) {
   std::vector<std::optional<Record>> results(keys.size());
-  RecordCache* cache = CacheFor(family, snapshot);
-  std::vector<size_t> wanted;  // positions of the keys to read from the database
-  std::vector<RecordCache::Ticket> tickets;
-  wanted.reserve(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (cache != nullptr) {
-      if (auto hit = cache->Lookup(family, keys[i])) {
-        results[i] = Unexpired(family, *std::move(hit));
-        continue;
-      }
-      tickets.push_back(cache->Prepare(family, keys[i]));
-    }
-    wanted.push_back(i);
-  }
-  if (wanted.empty()) return results;
+  if (keys.empty()) return results;
   const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
   rocksdb::ReadOptions read_options;
   if (snapshot) read_options.snapshot = snapshot->snapshot_;
   std::vector<rocksdb::Slice> slices;
-  slices.reserve(wanted.size());
-  for (size_t i : wanted) slices.push_back(ToSlice(keys[i]));
-  std::vector<rocksdb::PinnableSlice> values(wanted.size());
-  std::vector<rocksdb::Status> statuses(wanted.size());
-  db->db()->MultiGet(read_options, FamilyHandle(*db, family), wanted.size(), slices.data(),
+  slices.reserve(keys.size());
+  for (const std::string& key : keys) slices.push_back(ToSlice(key));
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db->db()->MultiGet(read_options, FamilyHandle(*db, family), keys.size(), slices.data(),
                      values.data(), statuses.data());
   DataKey data_key;
   ProfileId profile;
-  for (size_t j = 0; j < wanted.size(); ++j) {
-    const size_t i = wanted[j];
-    if (!statuses[j].IsNotFound()) {
-      CDP_RETURN_IF_ERROR(
-          ToAbsl(statuses[j], absl::StrCat("read from ", FamilyName(family), " failed")));
-      CDP_ASSIGN_OR_RETURN(results[i], OpenValue(family, keys[i], ToView(values[j]), &data_key,
-                                                 &profile));
-    }
-    if (cache != nullptr) cache->Insert(family, keys[i], results[i], tickets[j]);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    CDP_RETURN_IF_ERROR(
+        ToAbsl(statuses[i], absl::StrCat("read from ", FamilyName(family), " failed")));
+    CDP_ASSIGN_OR_RETURN(results[i], OpenValue(family, keys[i], ToView(values[i]), &data_key,
+                                               &profile));
   }
   return results;
 }

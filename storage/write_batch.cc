@@ -5,7 +5,6 @@
 #include "common/status_macros.h"
 #include "rocksdb/write_batch.h"
 #include "storage/key_codec.h"
-#include "storage/record_cache.h"
 #include "storage/rocksdb_util.h"
 #include "storage/store_impl.h"
 
@@ -45,18 +44,12 @@ absl::Status WriteBatch::Put(Family family, absl::string_view key, const RecordM
   }
   const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
   batch_->Put(FamilyHandle(*db, family), ToSlice(key), stored).PermitUncheckedError();
-  NoteCachedKey(family, key);
   return absl::OkStatus();
 }
 
 void WriteBatch::Delete(Family family, absl::string_view key) {
   const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
   batch_->Delete(FamilyHandle(*db, family), ToSlice(key)).PermitUncheckedError();
-  NoteCachedKey(family, key);
-}
-
-void WriteBatch::NoteCachedKey(Family family, absl::string_view key) {
-  if (RecordCache::Caches(family)) cached_keys_.emplace_back(family, std::string(key));
 }
 
 void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
@@ -64,7 +57,6 @@ void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
   if (end.empty()) end.assign(prefix.size() + 1, '\xff');
   const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
   batch_->DeleteRange(FamilyHandle(*db, family), ToSlice(prefix), end).PermitUncheckedError();
-  if (RecordCache::Caches(family)) invalidates_all_ = true;
 }
 
 void WriteBatch::PutMeta(absl::string_view name, absl::string_view value) {
@@ -87,10 +79,7 @@ absl::Status WriteBatch::CreateDataKey(const ProfileId& profile) {
   return absl::OkStatus();
 }
 
-void WriteBatch::DestroyDataKey(const ProfileId& profile) {
-  destroyed_keys_.push_back(profile);
-  invalidates_all_ = true;  // cached records of the profile must not outlive its key
-}
+void WriteBatch::DestroyDataKey(const ProfileId& profile) { destroyed_keys_.push_back(profile); }
 
 void WriteBatch::RetireDataKey(const ProfileId& profile) { retired_keys_.push_back(profile); }
 

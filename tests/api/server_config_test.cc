@@ -63,10 +63,6 @@ TEST(ServerConfigTest, EmptyTextGivesTheEmbeddedDefault) {
   EXPECT_EQ(config.limits.max_inflight_reads, 64);
   EXPECT_EQ(config.block_cache_bytes, DefaultBlockCacheBytes());
   EXPECT_EQ(config.event_cache_percent, 50u);
-  EXPECT_EQ(config.record_cache_bytes, DefaultRecordCacheBytes());
-  EXPECT_GE(DefaultRecordCacheBytes(), size_t{32} << 20);
-  EXPECT_LE(DefaultRecordCacheBytes(), size_t{16} << 30);
-  EXPECT_EQ(DefaultRecordCacheBytes() % (size_t{1} << 20), 0u);
   EXPECT_GE(DefaultBlockCacheBytes(), size_t{64} << 20);
   EXPECT_LE(DefaultBlockCacheBytes(), size_t{64} << 30);
   EXPECT_EQ(DefaultBlockCacheBytes() % (size_t{1} << 20), 0u);  // whole MiB
@@ -169,7 +165,7 @@ TEST(ServerConfigTest, ResolvesEverySection) {
       max_inflight_writes: 2
       max_inflight_reads: 6
     }
-    storage { block_cache_mib: 64 event_cache_percent: 20 record_cache_mib: 0 }
+    storage { block_cache_mib: 64 event_cache_percent: 20 }
   )pb";
   const std::string text =
       absl::StrReplaceAll(kFull, {{"$DIR", dir.path()}, {"$HASH_A", kHashA}, {"$HASH_B", kHashB}});
@@ -254,7 +250,6 @@ TEST(ServerConfigTest, ResolvesEverySection) {
   EXPECT_EQ(config.limits.max_inflight_reads, 6);
   EXPECT_EQ(config.block_cache_bytes, size_t{64} << 20);
   EXPECT_EQ(config.event_cache_percent, 20u);
-  EXPECT_EQ(config.record_cache_bytes, 0u);  // off
 }
 
 TEST(ServerConfigTest, FrameLimitsFollowALargerBatchByDefault) {
@@ -322,7 +317,6 @@ TEST(ServerConfigTest, DocumentedExampleParses) {
   EXPECT_EQ(config.parser.custom_identifier_paths.size(), 2u);
   EXPECT_TRUE(config.consent.retention.events_ttl_seconds.has_value());
   EXPECT_EQ(config.block_cache_bytes, size_t{512} << 20);
-  EXPECT_EQ(config.record_cache_bytes, size_t{256} << 20);
 }
 
 TEST(ServerConfigTest, RoleNamesRoundTripAndAdminAllowsEverything) {

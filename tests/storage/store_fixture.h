@@ -27,22 +27,6 @@ using ::cdp::testing::RawDb;
 using ::cdp::testing::RawFamily;
 using ::cdp::testing::RawPut;
 
-// Expires the records of one family and retention category older than `ttl_micros`.
-class CategoryTtl : public RetentionPolicy {
- public:
-  CategoryTtl(Family family, uint32_t category, int64_t ttl_micros)
-      : family_(family), category_(category), ttl_micros_(ttl_micros) {}
-  bool IsExpired(Family family, const RecordMeta& meta, int64_t now_micros) const override {
-    return family == family_ && meta.category == category_ &&
-           meta.time_micros < now_micros - ttl_micros_;
-  }
-
- private:
-  Family family_;
-  uint32_t category_;
-  int64_t ttl_micros_;
-};
-
 class StoreTestBase : public ::testing::Test {
  protected:
   StoreOptions Options() const {
