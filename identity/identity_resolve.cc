@@ -57,10 +57,10 @@ absl::StatusOr<uint64_t> IdentityGraph::Batch::Size(const ProfileId& id) {
   if (it == stored_events_.end()) {
     uint64_t count = 0;
     if (!new_nodes_.contains(id)) {
-      const std::string prefix = storage::ProfileKey(id);
-      CDP_RETURN_IF_ERROR(g_->store_->ScanKeysWithPrefixes(
-          Family::kEvents, {&prefix, 1}, nullptr,
-          [&](absl::string_view) { return ++count < kMaxCountedEvents; }));
+      CDP_ASSIGN_OR_RETURN(std::vector<uint64_t> counts,
+                           g_->store_->CountKeysWithPrefixes(
+                               Family::kEvents, {storage::ProfileKey(id)}, kMaxCountedEvents));
+      count = counts[0];
     }
     it = stored_events_.emplace(id, count).first;
   }
@@ -166,6 +166,38 @@ absl::Status IdentityGraph::Batch::Prefetch(absl::Span<const std::vector<Candida
     if (!nodes[i]) continue;  // LoadNode reports it as missing, as before
     CDP_ASSIGN_OR_RETURN(Node node, Node::Decode(profiles[i], nodes[i]->value));
     nodes_.emplace(profiles[i], std::make_unique<Node>(std::move(node)));
+  }
+  return CountEventsOfLikelyMerges(candidates);
+}
+
+absl::Status IdentityGraph::Batch::CountEventsOfLikelyMerges(
+    absl::Span<const std::vector<Candidate>> candidates) {
+  absl::flat_hash_set<ProfileId> merging;
+  std::vector<ProfileId> matched;
+  for (const std::vector<Candidate>& event : candidates) {
+    matched.clear();
+    for (const Candidate& c : event) {
+      auto it = index_.find(c.hash);
+      if (it == index_.end() || !it->second) continue;
+      const ProfileId& profile = it->second->profile;
+      if (std::find(matched.begin(), matched.end(), profile) == matched.end()) {
+        matched.push_back(profile);
+      }
+    }
+    if (matched.size() > 1) merging.insert(matched.begin(), matched.end());
+  }
+  std::vector<std::string> prefixes;
+  prefixes.reserve(merging.size());
+  for (const ProfileId& id : merging) {
+    if (!stored_events_.contains(id)) prefixes.push_back(storage::ProfileKey(id));
+  }
+  std::sort(prefixes.begin(), prefixes.end());
+  CDP_ASSIGN_OR_RETURN(std::vector<uint64_t> counts,
+                       g_->store_->CountKeysWithPrefixes(Family::kEvents, prefixes,
+                                                         kMaxCountedEvents));
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    CDP_ASSIGN_OR_RETURN(ProfileId id, storage::ParseProfilePrefix(prefixes[i]));
+    stored_events_.emplace(id, counts[i]);
   }
   return absl::OkStatus();
 }

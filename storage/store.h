@@ -213,6 +213,13 @@ class Store {
   absl::Status ScanKeysWithPrefixes(Family family, absl::Span<const std::string> prefixes,
                                     const Snapshot* snapshot,
                                     absl::FunctionRef<bool(absl::string_view key)> visit);
+  // For each of `prefixes` (sorted, ascending, none a prefix of another), how many keys of
+  // `family` start with it, counted up to `limit` (a prefix with more counts as `limit`). Keys only, as ScanKeysWithPrefixes,
+  // with one iterator for all prefixes: many small counts cost one iterator, not one each.
+  // kInvalidArgument when `prefixes` are not sorted.
+  absl::StatusOr<std::vector<uint64_t>> CountKeysWithPrefixes(
+      Family family, absl::Span<const std::string> prefixes, uint64_t limit,
+      const Snapshot* snapshot = nullptr);
 
   // The meta record `name` (see WriteBatch::PutMeta) as of `snapshot` (null = latest); nullopt
   // when absent.
@@ -255,6 +262,14 @@ class Store {
   Store(StoreOptions options, std::unique_ptr<Impl> impl);
   // The database instance a read uses: the snapshot's, else the current one.
   std::shared_ptr<const DbInstance> ReadInstance(const Snapshot* snapshot) const;
+
+  // What a keys-only visitor wants next.
+  enum class KeyVisit { kNext, kNextPrefix, kStop };
+  // The loop of ScanKeysWithPrefixes and CountKeysWithPrefixes: `visit` gets the index of the
+  // prefix the key starts with.
+  absl::Status VisitKeysWithPrefixes(
+      Family family, absl::Span<const std::string> prefixes, const Snapshot* snapshot,
+      absl::FunctionRef<KeyVisit(size_t prefix_index, absl::string_view key)> visit);
 
   absl::StatusOr<std::optional<Record>> OpenValue(Family family, absl::string_view key,
                                                   absl::string_view value, DataKey* cached_key,

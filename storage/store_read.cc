@@ -187,9 +187,29 @@ absl::Status Store::ScanMeta(
 absl::Status Store::ScanKeysWithPrefixes(Family family, absl::Span<const std::string> prefixes,
                                          const Snapshot* snapshot,
                                          absl::FunctionRef<bool(absl::string_view key)> visit) {
+  return VisitKeysWithPrefixes(family, prefixes, snapshot, [&](size_t, absl::string_view key) {
+    return visit(key) ? KeyVisit::kNext : KeyVisit::kStop;
+  });
+}
+
+absl::StatusOr<std::vector<uint64_t>> Store::CountKeysWithPrefixes(
+    Family family, absl::Span<const std::string> prefixes, uint64_t limit,
+    const Snapshot* snapshot) {
+  std::vector<uint64_t> counts(prefixes.size(), 0);
+  if (limit == 0) return counts;
+  CDP_RETURN_IF_ERROR(
+      VisitKeysWithPrefixes(family, prefixes, snapshot, [&](size_t i, absl::string_view) {
+        return ++counts[i] < limit ? KeyVisit::kNext : KeyVisit::kNextPrefix;
+      }));
+  return counts;
+}
+
+absl::Status Store::VisitKeysWithPrefixes(
+    Family family, absl::Span<const std::string> prefixes, const Snapshot* snapshot,
+    absl::FunctionRef<KeyVisit(size_t prefix_index, absl::string_view key)> visit) {
   if (prefixes.empty()) return absl::OkStatus();
   if (!std::is_sorted(prefixes.begin(), prefixes.end())) {
-    return absl::InvalidArgumentError("ScanKeysWithPrefixes: prefixes are not sorted");
+    return absl::InvalidArgumentError("keys-only scan: prefixes are not sorted");
   }
   const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
   rocksdb::ReadOptions read_options;
@@ -208,7 +228,8 @@ absl::Status Store::ScanKeysWithPrefixes(Family family, absl::Span<const std::st
   read_options.prefix_same_as_start = one_profile;
   std::unique_ptr<rocksdb::Iterator> it(db->db()->NewIterator(read_options, FamilyHandle(*db, family)));
   bool positioned = false;
-  for (const std::string& prefix : prefixes) {
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    const std::string& prefix = prefixes[i];
     // Dense prefixes (a person's share of a small family) are reached by a few Next() calls,
     // cheaper than a Seek each; sparse ones by a Seek.
     for (int step = 0; positioned && it->Valid() && ToView(it->key()) < prefix; ++step) {
@@ -225,9 +246,14 @@ absl::Status Store::ScanKeysWithPrefixes(Family family, absl::Span<const std::st
     for (; it->Valid(); it->Next()) {
       absl::string_view key = ToView(it->key());
       if (!absl::StartsWith(key, prefix)) break;
-      if (!visit(key)) return ToAbsl(it->status(), "keys-only scan failed");
+      const KeyVisit next = visit(i, key);
+      if (next == KeyVisit::kStop) return ToAbsl(it->status(), "keys-only scan failed");
+      if (next == KeyVisit::kNextPrefix) {
+        positioned = false;  // the rest of this prefix may be long: seek past it
+        break;
+      }
     }
-    if (!it->Valid()) break;  // past the last key (or failed)
+    if (positioned && !it->Valid()) break;  // past the last key (or failed)
   }
   return ToAbsl(it->status(), absl::StrCat("keys-only scan of ", FamilyName(family), " failed"));
 }

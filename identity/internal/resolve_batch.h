@@ -51,6 +51,10 @@ class IdentityGraph::Batch {
   // Reads, in one MultiGet per family, the suppression entries and index entries of every
   // candidate and the identity nodes those entries name, so ResolveOne finds them cached.
   absl::Status Prefetch(absl::Span<const std::vector<Candidate>> candidates);
+  // Counts, with one iterator, the stored events of every profile that an event of the batch
+  // matches together with another (the merges the batch will likely make need their sizes), so
+  // Size finds them counted.
+  absl::Status CountEventsOfLikelyMerges(absl::Span<const std::vector<Candidate>> candidates);
   absl::StatusOr<Resolution> ResolveOne(const EventIdentity& event,
                                         std::vector<Candidate> candidates);
   absl::Status Materialize();

@@ -18,6 +18,7 @@ namespace cdp::storage {
 namespace {
 
 using ::cdp::testing::IsOk;
+using ::cdp::testing::IsOkAndHolds;
 using ::cdp::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -95,6 +96,23 @@ TEST_F(StoreReadTest, KeysWithPrefixesSeesTheSnapshot) {
   PutOrDie(Family::kDedup, "a2", "p");
   EXPECT_THAT(KeysWithPrefixes(Family::kDedup, {"a"}, snapshot.get()), ElementsAre("a1"));
   EXPECT_THAT(KeysWithPrefixes(Family::kDedup, {"a"}), ElementsAre("a1", "a2"));
+}
+
+TEST_F(StoreReadTest, CountKeysWithPrefixesCountsEachPrefixUpToTheLimit) {
+  // "a" has 30 keys (past the limit), "b" 3 and "c" none; "d" 5 right after a capped prefix.
+  for (int i = 0; i < 30; ++i) PutOrDie(Family::kDedup, absl::StrFormat("a%02d", i), "p");
+  for (int i = 0; i < 3; ++i) PutOrDie(Family::kDedup, absl::StrFormat("b%d", i), "p");
+  for (int i = 0; i < 5; ++i) PutOrDie(Family::kDedup, absl::StrFormat("d%d", i), "p");
+  std::vector<std::string> prefixes = {"a", "b", "c", "d", "e"};
+  EXPECT_THAT(store_->CountKeysWithPrefixes(Family::kDedup, prefixes, 10),
+              IsOkAndHolds(ElementsAre(10, 3, 0, 5, 0)));
+  EXPECT_THAT(store_->CountKeysWithPrefixes(Family::kDedup, prefixes, 100),
+              IsOkAndHolds(ElementsAre(30, 3, 0, 5, 0)));
+  EXPECT_THAT(store_->CountKeysWithPrefixes(Family::kDedup, {}, 10),
+              IsOkAndHolds(IsEmpty()));
+  std::vector<std::string> unsorted = {"b", "a"};
+  EXPECT_THAT(store_->CountKeysWithPrefixes(Family::kDedup, unsorted, 10),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(StoreReadTest, MetaRecordsRoundTripSurviveReopenAndNeverTouchStoreMeta) {
