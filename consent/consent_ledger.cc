@@ -84,6 +84,7 @@ absl::Status ConsentLedger::Append(storage::WriteBatch& batch, const ProfileId& 
   record.set_notice_version(change.notice_version);
   record.set_conflict(change.conflict);
   record.set_recorded_micros(clock_->NowMicros());
+  record.set_subject(change.subject);
   const uint64_t seq = GetBigEndian64(crypto::RandomBytes(8));
   return batch.Put(Family::kConsent,
                    storage::ProfileRecordKey(profile, change.effective_micros, seq),
@@ -112,6 +113,7 @@ absl::StatusOr<std::vector<ConsentChange>> ConsentLedger::History(
         change.notice_version = record.notice_version();
         change.conflict = record.conflict();
         change.recorded_micros = record.recorded_micros();
+        change.subject = record.subject();
         history.push_back(std::move(change));
         return true;
       }));
@@ -187,9 +189,9 @@ absl::StatusOr<std::vector<ConsentChange>> ConsentLedger::CombineOnMerge(const P
   return appended;
 }
 
-absl::StatusOr<size_t> ConsentLedger::SplitOnUnmerge(
-    const ProfileId& original, const absl::flat_hash_map<std::string, ProfileId>& event_owner,
-    storage::WriteBatch& batch) {
+absl::StatusOr<size_t> ConsentLedger::SplitOnUnmerge(const ProfileId& original,
+                                                     const SplitOwners& owners,
+                                                     storage::WriteBatch& batch) {
   size_t moved = 0;
   absl::Status status;
   CDP_RETURN_IF_ERROR(store_->Scan(
@@ -200,9 +202,13 @@ absl::StatusOr<size_t> ConsentLedger::SplitOnUnmerge(
           status = absl::DataLossError("consent ledger entry is not a valid record");
           return false;
         }
-        if (record.source_kind() != static_cast<int32_t>(ConsentSource::Kind::kEvent)) return true;
-        auto owner = event_owner.find(record.source_detail());
-        if (owner == event_owner.end() || owner->second == original) return true;
+        const bool from_event =
+            record.source_kind() == static_cast<int32_t>(ConsentSource::Kind::kEvent);
+        const auto& owner_of = from_event ? owners.by_message_id : owners.by_subject;
+        const std::string& owned = from_event ? record.source_detail() : record.subject();
+        if (owned.empty()) return true;
+        auto owner = owner_of.find(owned);
+        if (owner == owner_of.end() || owner->second == original) return true;
         // Same time and sequence under the new owner: re-sealed under its data key.
         status = batch.Put(Family::kConsent,
                            storage::ProfileChildKey(owner->second, key.substr(ProfileId::kSize)),

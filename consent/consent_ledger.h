@@ -44,6 +44,9 @@ struct ConsentChange {
   std::string notice_version;
   bool conflict = false;
   int64_t recorded_micros = 0;  // set by Append
+  // The blind-index hash (storage::BlindIndex) of the identifier the change was made through,
+  // when an API call named the person by one; empty for a profile id, an event or a merge.
+  std::string subject;
 };
 
 struct PurposeState {
@@ -93,14 +96,18 @@ class ConsentLedger {
   absl::StatusOr<std::vector<ConsentChange>> CombineOnMerge(const ProfileId& survivor, absl::Span<const ProfileId> absorbed,
                               storage::WriteBatch& batch);
 
-  // Called when `original` is split by an unmerge: every change that came with an event
-  // (source kind kEvent) whose messageId `event_owner` maps to another profile moves to that
-  // profile's ledger, as the event itself did. API, feed and merge-resolution changes stay with
-  // `original`. Returns how many changes moved.
-  absl::StatusOr<size_t> SplitOnUnmerge(
-      const ProfileId& original,
-      const absl::flat_hash_map<std::string, ProfileId>& event_owner,
-      storage::WriteBatch& batch);
+  // Who holds what after an unmerge, for SplitOnUnmerge.
+  struct SplitOwners {
+    absl::flat_hash_map<std::string, ProfileId> by_message_id;  // each event's part
+    absl::flat_hash_map<std::string, ProfileId> by_subject;     // each identifier hash's part
+  };
+  // Called when `original` is split by an unmerge: a change that came with an event (source kind
+  // kEvent) follows the event (by messageId); a change made through an identifier (its subject)
+  // follows that identifier. Each moves to its new profile's ledger, re-sealed there. Changes
+  // made for a profile id, by a feed or by a merge stay with `original`: nothing says whose they
+  // were. Returns how many changes moved.
+  absl::StatusOr<size_t> SplitOnUnmerge(const ProfileId& original, const SplitOwners& owners,
+                                        storage::WriteBatch& batch);
 
   // Changes for Segment context.consent.categoryPreferences of an event.
   PreferenceChanges FromPreferences(const std::map<std::string, bool>& preferences,

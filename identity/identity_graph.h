@@ -68,6 +68,8 @@ struct Resolution {
 struct UnmergedPart {
   ProfileId profile;
   bool is_original = false;  // it keeps the unmerged profile's id
+  // The identifiers it holds after the split (the removed one is in a part of its own).
+  std::vector<Identifier> identifiers;
   // The stored events it holds after the split, oldest first, as read from the events family
   // (values are event envelopes). Valid during the hook call only.
   std::vector<const storage::Record*> events;

@@ -195,6 +195,7 @@ absl::StatusOr<UnmergeReport> IdentityGraph::Unmerge(const ProfileId& profile,
   for (size_t i = 0; i < parts.size(); ++i) {
     unmerged[i].profile = parts[i].id;
     unmerged[i].is_original = parts[i].is_original;
+    unmerged[i].identifiers = parts[i].identifiers;
   }
   for (const EventRef& event : events) {
     unmerged[part_index(event.anchor)].events.push_back(&event.record);

@@ -75,20 +75,25 @@ class Pipeline::MergeHook final : public identity::MergeHook {
   absl::Status OnUnmerge(absl::Span<const identity::UnmergedPart> parts,
                          storage::WriteBatch& batch) override {
     if (pipeline_->call_ != nullptr) return absl::InternalError("unmerge inside an ingest call");
-    // Consent that came with an event follows the event.
-    absl::flat_hash_map<std::string, ProfileId> event_owner;
+    // Consent that came with an event follows the event; consent set through an identifier
+    // follows the identifier.
+    consent::ConsentLedger::SplitOwners owners;
     for (const identity::UnmergedPart& part : parts) {
       for (const storage::Record* record : part.events) {
         CDP_ASSIGN_OR_RETURN(identity::StoredEventView event,
                              identity::DecodeEventView(record->value));
-        event_owner.emplace(std::string(event.message_id), part.profile);
+        owners.by_message_id.emplace(std::string(event.message_id), part.profile);
+      }
+      for (const identity::Identifier& id : part.identifiers) {
+        const crypto::Digest hash = pipeline_->deps_.store->blind_index().Hash(id.type, id.value);
+        owners.by_subject.emplace(std::string(hash.begin(), hash.end()), part.profile);
       }
     }
     auto original = std::find_if(parts.begin(), parts.end(),
                                  [](const identity::UnmergedPart& p) { return p.is_original; });
     if (original == parts.end()) return absl::InternalError("unmerge without an original part");
     CDP_RETURN_IF_ERROR(
-        pipeline_->deps_.consent->SplitOnUnmerge(original->profile, event_owner, batch).status());
+        pipeline_->deps_.consent->SplitOnUnmerge(original->profile, owners, batch).status());
     for (const identity::UnmergedPart& part : parts) {
       if (part.events.empty()) {
         if (part.is_original) batch.Delete(Family::kProfiles, ProfileDataKey(part.profile));

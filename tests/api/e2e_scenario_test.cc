@@ -226,6 +226,59 @@ TEST_F(E2eScenarioTest, PersonAcrossChannelsConsentExportEraseAndReplay) {
   EXPECT_FALSE(verify.notes.empty());
 }
 
+TEST_F(E2eScenarioTest, UnmergeGivesConsentSetThroughAnIdentifierToThatIdentifiersPerson) {
+  // Fay and Gus used the same kiosk: one profile.
+  thrift::IngestRequest ingest;
+  ingest.token = ingest_->token();
+  ingest.format = thrift::IngestFormat::NDJSON;
+  ingest.body =
+      R"({"type":"track","messageId":"u1","userId":"fay","event":"Visit","context":{"device":{"id":"kiosk-7"}}})"
+      "\n"
+      R"({"type":"identify","messageId":"u2","anonymousId":"gus-web","traits":{"email":"gus@example.com"},"context":{"device":{"id":"kiosk-7"}}})"
+      "\n";
+  thrift::IngestResponse ingested;
+  ingest_->rpc().ingest(ingested, ingest);
+  ASSERT_EQ(ingested.accepted, 2);
+  const thrift::PersonRef fay = PersonBy("user_id", "fay");
+  const thrift::PersonRef gus = PersonBy("email", "gus@example.com");
+  const std::string merged = Lookup(*cx_, fay, "support").context.profile_id;
+  ASSERT_EQ(Lookup(*cx_, gus, "support").context.profile_id, merged);
+
+  // Gus grants personalization, named by his email.
+  thrift::SetConsentRequest grant;
+  grant.token = compliance_->token();
+  grant.person = gus;
+  grant.purposes = {{"personalization", true}};
+  thrift::SetConsentResponse granted;
+  compliance_->rpc().setConsent(granted, grant);
+
+  thrift::UnmergeRequest unmerge;
+  unmerge.token = compliance_->token();
+  unmerge.profile_id = merged;
+  unmerge.identifier.type = "device_id";
+  unmerge.identifier.value = "kiosk-7";
+  unmerge.reason = "shared kiosk";
+  thrift::UnmergeResponse split;
+  compliance_->rpc().unmerge(split, unmerge);
+
+  const auto allows_personalization = [&](const thrift::PersonRef& person) {
+    thrift::GetConsentRequest request;
+    request.token = compliance_->token();
+    request.person = person;
+    thrift::GetConsentResponse response;
+    compliance_->rpc().getConsent(response, request);
+    for (const thrift::PurposeState& state : response.consent) {
+      if (state.purpose == "personalization") return state.allowed;
+    }
+    ADD_FAILURE() << "no personalization state";
+    return false;
+  };
+  ASSERT_NE(Lookup(*cx_, gus, "support").context.profile_id,
+            Lookup(*cx_, fay, "support").context.profile_id);
+  EXPECT_TRUE(allows_personalization(gus));
+  EXPECT_FALSE(allows_personalization(fay));
+}
+
 TEST_F(E2eScenarioTest, BatchLookupAnswersEachPersonInOrder) {
   IngestFeed();
   thrift::GetContextsRequest request;

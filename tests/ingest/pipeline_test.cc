@@ -190,6 +190,26 @@ TEST_F(PipelineTest, UnmergeGivesEachPartTheTraitsAndFactsOfItsOwnEvents) {
   CDP_ASSERT_OK_AND_ASSIGN(consent::ConsentState merged_consent, ledger_->State(merged));
   ASSERT_TRUE(merged_consent.Allowed("analytics"));
   ASSERT_TRUE(merged_consent.Allowed("marketing"));
+  {
+    // Set through the API: personalization named by gus's email (the API records the
+    // identifier's hash), support for the profile id (nothing says whose it was).
+    const crypto::Digest gus_email = store_->blind_index().Hash("email", "gus@example.com");
+    absl::MutexLock lock(&store_->profile_writer_mutex());
+    storage::WriteBatch batch = store_->NewBatch();
+    const consent::ConsentSource api{.kind = consent::ConsentSource::Kind::kApi, .detail = "crm"};
+    ASSERT_THAT(ledger_->Append(batch, merged,
+                                {.purpose = "personalization",
+                                 .granted = true,
+                                 .effective_micros = 1,
+                                 .source = api,
+                                 .subject = std::string(gus_email.begin(), gus_email.end())}),
+                IsOk());
+    ASSERT_THAT(ledger_->Append(batch, merged,
+                                {.purpose = "support", .granted = true, .effective_micros = 1,
+                                 .source = api}),
+                IsOk());
+    ASSERT_THAT(store_->Write(batch), IsOk());
+  }
 
   {
     absl::MutexLock lock(&store_->profile_writer_mutex());
@@ -236,6 +256,23 @@ TEST_F(PipelineTest, UnmergeGivesEachPartTheTraitsAndFactsOfItsOwnEvents) {
   CDP_ASSERT_OK_AND_ASSIGN(consent::ConsentState gus_consent, ledger_->State(gus));
   EXPECT_TRUE(gus_consent.Allowed("marketing"));
   EXPECT_FALSE(gus_consent.Allowed("analytics"));
+  // Consent set through an identifier follows the identifier; for a profile id it stays.
+  EXPECT_TRUE(gus_consent.Allowed("personalization"));
+  EXPECT_FALSE(fay_consent.Allowed("personalization"));
+  const auto api_purposes = [&](const ProfileId& profile) {
+    std::vector<std::string> purposes;
+    absl::StatusOr<std::vector<consent::ConsentChange>> history = ledger_->History(profile);
+    EXPECT_THAT(history, IsOk());
+    if (!history.ok()) return purposes;
+    for (const consent::ConsentChange& change : *history) {
+      if (change.source.kind == consent::ConsentSource::Kind::kApi) {
+        purposes.push_back(change.purpose);
+      }
+    }
+    return purposes;
+  };
+  EXPECT_THAT(api_purposes(fay), ElementsAre("support"));
+  EXPECT_THAT(api_purposes(gus), ElementsAre("personalization"));
 
   // The kiosk alone carried no event of its own: its profile has no data.
   const ProfileId kiosk = ProfileOf("device_id", "kiosk");
