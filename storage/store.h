@@ -214,9 +214,9 @@ class Store {
                                     const Snapshot* snapshot,
                                     absl::FunctionRef<bool(absl::string_view key)> visit);
   // For each of `prefixes` (sorted, ascending, none a prefix of another), how many keys of
-  // `family` start with it, counted up to `limit` (a prefix with more counts as `limit`). Keys only, as ScanKeysWithPrefixes,
-  // with one iterator for all prefixes: many small counts cost one iterator, not one each.
-  // kInvalidArgument when `prefixes` are not sorted.
+  // `family` start with it, counted up to `limit` (a prefix with more counts as `limit`). Keys
+  // only, as ScanKeysWithPrefixes, with one iterator for all prefixes: many small counts cost one
+  // iterator, not one each. kInvalidArgument when `prefixes` are not sorted.
   absl::StatusOr<std::vector<uint64_t>> CountKeysWithPrefixes(
       Family family, absl::Span<const std::string> prefixes, uint64_t limit,
       const Snapshot* snapshot = nullptr);

@@ -48,8 +48,9 @@ class IdentityGraph::Batch {
 
   // The event's identifiers of configured types, without repeats, with their blind-index hashes.
   std::vector<Candidate> Candidates(const EventIdentity& event) const;
-  // Reads, in one MultiGet per family, the suppression entries and index entries of every
-  // candidate and the identity nodes those entries name, so ResolveOne finds them cached.
+  // Reads, in one MultiGet per family, the index entries of every candidate, the suppression
+  // entries of those without one (see IdentityGraph's header) and the identity nodes the entries
+  // name, so ResolveOne finds them cached.
   absl::Status Prefetch(absl::Span<const std::vector<Candidate>> candidates);
   // Counts, with one iterator, the stored events of every profile that an event of the batch
   // matches together with another (the merges the batch will likely make need their sizes), so
