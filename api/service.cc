@@ -186,6 +186,14 @@ absl::StatusOr<identity::Identifier> ConnectionHandler::Normalize(const t::Ident
   return identity::ToStatusOr(core_->stack().normalizer->Normalize(id.type, id.value));
 }
 
+absl::StatusOr<std::string> ConnectionHandler::SubjectOf(const t::PersonRef& person) {
+  if (!person.__isset.identifier || person.__isset.profile_id) return std::string();
+  auto id = Normalize(person.identifier);
+  if (!id.ok()) return id.status();
+  const crypto::Digest hash = core_->stack().store->blind_index().Hash(id->type, id->value);
+  return std::string(hash.begin(), hash.end());
+}
+
 absl::StatusOr<PersonKey> ConnectionHandler::ParsePerson(const t::PersonRef& person) {
   if (person.__isset.identifier == person.__isset.profile_id) {
     return absl::InvalidArgumentError("person: set exactly one of identifier and profile_id");

@@ -172,6 +172,10 @@ class ConnectionHandler : public t::CdpServiceIf {
   absl::StatusOr<ProfileId> FindOrCreatePerson(const t::PersonRef& person,
                                                storage::WriteBatch& batch);
   absl::StatusOr<identity::Identifier> Normalize(const t::Identifier& id);
+  // The blind-index hash of the identifier `person` names, as bytes; empty when it names a
+  // profile id. Records made through an identifier keep it, so that an unmerge gives them to
+  // the profile that keeps the identifier (consent, conversations).
+  absl::StatusOr<std::string> SubjectOf(const t::PersonRef& person);
   // The context of a person (nullopt: nobody matches); `key` receives the parsed person.
   // Thread-safe (getContexts calls it from the lookup pool): touches no per-connection state.
   absl::StatusOr<std::optional<ingest::PersonContext>> Read(const t::PersonRef& person,

@@ -264,15 +264,8 @@ void ConnectionHandler::setConsent(t::SetConsentResponse& out,
         if (effective > now + int64_t{5} * 60 * 1000000) {
           return absl::InvalidArgumentError("effective_micros: in the future");
         }
-        // A change made through an identifier remembers it (as its blind-index hash), so that an
-        // unmerge gives it to the profile that keeps that identifier.
-        std::string subject;
-        if (request.person.__isset.identifier && !request.person.__isset.profile_id) {
-          auto id = Normalize(request.person.identifier);
-          if (!id.ok()) return id.status();
-          const crypto::Digest hash = stack.store->blind_index().Hash(id->type, id->value);
-          subject.assign(hash.begin(), hash.end());
-        }
+        auto subject = SubjectOf(request.person);
+        if (!subject.ok()) return subject.status();
         ProfileId profile;
         {
           absl::MutexLock lock(&stack.store->profile_writer_mutex());
@@ -287,7 +280,7 @@ void ConnectionHandler::setConsent(t::SetConsentResponse& out,
                 .effective_micros = effective,
                 .source = {.kind = consent::ConsentSource::Kind::kApi, .detail = caller.name},
                 .notice_version = request.notice_version,
-                .subject = subject};
+                .subject = *subject};
             if (absl::Status s = stack.consent->Append(batch, profile, change); !s.ok()) return s;
           }
           std::string detail;

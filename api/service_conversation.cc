@@ -23,6 +23,9 @@ void ConnectionHandler::putConversation(t::PutConversationResponse& out,
                                           .channel = request.channel,
                                           .remove_keys = request.remove_keys};
         update.state.insert(request.state.begin(), request.state.end());
+        auto subject = SubjectOf(request.person);
+        if (!subject.ok()) return subject.status();
+        update.subject = *std::move(subject);
         if (request.__isset.ttl_seconds) update.ttl_seconds = request.ttl_seconds;
         // Refuse a bad update before creating anybody.
         if (absl::Status s = ingest::ValidateConversationUpdate(update); !s.ok()) return s;

@@ -20,16 +20,17 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Open(const StackOptions& options) 
                        identity::IdentityGraph::Create(stack->store.get(), options.identity));
   CDP_ASSIGN_OR_RETURN(stack->consent,
                        consent::ConsentLedger::Create(stack->store.get(), options.consent));
+  stack->conversations =
+      std::make_unique<ingest::ConversationStore>(stack->store.get(), stack->identity.get());
   CDP_ASSIGN_OR_RETURN(stack->pipeline, ingest::Pipeline::Create({
                                             .store = stack->store.get(),
                                             .identity = stack->identity.get(),
                                             .normalizer = stack->normalizer.get(),
                                             .consent = stack->consent.get(),
+                                            .conversations = stack->conversations.get(),
                                         }));
   stack->reader = std::make_unique<ingest::ContextReader>(
       stack->store.get(), stack->identity.get(), stack->consent.get(), stack->retention.get());
-  stack->conversations =
-      std::make_unique<ingest::ConversationStore>(stack->store.get(), stack->identity.get());
   CDP_ASSIGN_OR_RETURN(stack->audit, consent::AuditLog::Open(stack->store.get()));
   stack->rights = std::make_unique<rights::SubjectRights>(
       stack->store.get(), stack->identity.get(), stack->consent.get(), stack->audit.get());

@@ -40,9 +40,9 @@ struct Stack {
   std::unique_ptr<identity::IdentityGraph> identity;
   std::unique_ptr<consent::ConsentLedger> consent;
   std::shared_ptr<consent::RetentionPolicy> retention;
+  std::unique_ptr<ingest::ConversationStore> conversations;  // before the pipeline that uses it
   std::unique_ptr<ingest::Pipeline> pipeline;
   std::unique_ptr<ingest::ContextReader> reader;
-  std::unique_ptr<ingest::ConversationStore> conversations;
   std::unique_ptr<consent::AuditLog> audit;
   std::unique_ptr<rights::SubjectRights> rights;
 

@@ -210,11 +210,8 @@ absl::StatusOr<size_t> ConsentLedger::SplitOnUnmerge(const ProfileId& original,
         auto owner = owner_of.find(owned);
         if (owner == owner_of.end() || owner->second == original) return true;
         // Same time and sequence under the new owner: re-sealed under its data key.
-        status = batch.Put(Family::kConsent,
-                           storage::ProfileChildKey(owner->second, key.substr(ProfileId::kSize)),
-                           stored.meta, stored.value);
+        status = batch.MoveToProfile(Family::kConsent, key, stored, owner->second);
         if (!status.ok()) return false;
-        batch.Delete(Family::kConsent, key);
         ++moved;
         return true;
       }));

@@ -208,10 +208,7 @@ absl::StatusOr<UnmergeReport> IdentityGraph::Unmerge(const ProfileId& profile,
     const Part& part = parts[part_index(event.anchor)];
     if (part.is_original) continue;
     for (Family family : kSplitFamilies) {
-      CDP_RETURN_IF_ERROR(batch.Put(
-          family, storage::ProfileChildKey(part.id, absl::string_view(event.key).substr(ProfileId::kSize)),
-          event.record.meta, event.record.value));
-      batch.Delete(family, event.key);
+      CDP_RETURN_IF_ERROR(batch.MoveToProfile(family, event.key, event.record, part.id));
     }
   }
   for (MergeHook* hook : hooks_) CDP_RETURN_IF_ERROR(hook->OnUnmerge(unmerged, batch));

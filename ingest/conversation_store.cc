@@ -73,7 +73,8 @@ absl::StatusOr<ConversationView> Decode(const ProfileId& profile, const std::str
       .updated_micros = stored.updated_micros(),
       .expires_micros = stored.expires_micros(),
       .closed = stored.closed(),
-      .closed_micros = stored.closed_micros()};
+      .closed_micros = stored.closed_micros(),
+      .subject = stored.subject()};
   return view;
 }
 
@@ -87,6 +88,7 @@ std::string Encode(const ConversationView& view) {
   stored.set_expires_micros(view.expires_micros);
   stored.set_closed(view.closed);
   stored.set_closed_micros(view.closed_micros);
+  stored.set_subject(view.subject);
   return stored.SerializeAsString();
 }
 
@@ -188,6 +190,7 @@ absl::StatusOr<ConversationView> ConversationStore::PutLocked(const ProfileId& p
     conversation.created_micros = now;
   }
   if (!update.channel.empty()) conversation.channel = update.channel;
+  if (!update.subject.empty()) conversation.subject = update.subject;
   for (const std::string& key : update.remove_keys) conversation.state.erase(key);
   for (const auto& [key, value] : update.state) conversation.state.insert_or_assign(key, value);
   CDP_RETURN_IF_ERROR(CheckState(conversation.state));
@@ -195,6 +198,35 @@ absl::StatusOr<ConversationView> ConversationStore::PutLocked(const ProfileId& p
   conversation.expires_micros = now + update.ttl_seconds * kMicrosPerSecond;
   CDP_RETURN_IF_ERROR(Write(conversation, batch));
   return conversation;
+}
+
+absl::StatusOr<size_t> ConversationStore::SplitOnUnmerge(
+    const ProfileId& original,
+    const absl::flat_hash_map<std::string, ProfileId>& owner_by_subject,
+    storage::WriteBatch& batch) {
+  size_t moved = 0;
+  absl::Status status;
+  CDP_RETURN_IF_ERROR(store_->Scan(
+      Family::kConversations, storage::ProfileKey(original), {},
+      [&](absl::string_view key, storage::Record stored) {
+        absl::StatusOr<ConversationView> view = Decode(original, stored.value);
+        if (!view.ok()) {
+          status = view.status();
+          return false;
+        }
+        auto owner = owner_by_subject.find(view->subject);
+        if (view->subject.empty() || owner == owner_by_subject.end() ||
+            owner->second == original) {
+          return true;
+        }
+        // Same key suffix (the conversation id's hash) under the new owner, re-sealed there.
+        status = batch.MoveToProfile(Family::kConversations, key, stored, owner->second);
+        if (!status.ok()) return false;
+        ++moved;
+        return true;
+      }));
+  CDP_RETURN_IF_ERROR(status);
+  return moved;
 }
 
 absl::Status ConversationStore::Close(const ProfileId& profile, absl::string_view conversation_id) {

@@ -44,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
@@ -73,6 +74,9 @@ struct ConversationUpdate {
   std::vector<std::string> remove_keys;
   // Seconds from now until the conversation expires, 1..kMaxConversationTtlSeconds. Default 1 day.
   int64_t ttl_seconds = kDefaultConversationTtlSeconds;
+  // The blind-index hash of the identifier the caller named the person by; empty for a profile
+  // id (the conversation keeps the subject it had).
+  std::string subject;
 };
 
 // The checks Put makes on an update before touching the store: kInvalidArgument naming the
@@ -89,6 +93,9 @@ struct ConversationView {
   int64_t expires_micros = 0;
   bool closed = false;
   int64_t closed_micros = 0;  // 0 while open
+  // The blind-index hash of the identifier of the latest put that named the person by one: an
+  // unmerge gives the conversation to the profile that keeps that identifier. Never shown.
+  std::string subject;
 
   bool operator==(const ConversationView&) const = default;
 };
@@ -108,6 +115,14 @@ class ConversationStore {
   // (the conversation is closed), the store's errors.
   absl::StatusOr<ConversationView> Put(const ProfileId& profile, const ConversationUpdate& update,
                                        storage::WriteBatch* batch = nullptr);
+
+  // Called when `original` is split by an unmerge (a merge hook, with its batch): a conversation
+  // whose subject `owner_by_subject` maps to another profile moves there, re-sealed under its
+  // key. The others stay. Returns how many moved.
+  absl::StatusOr<size_t> SplitOnUnmerge(
+      const ProfileId& original,
+      const absl::flat_hash_map<std::string, ProfileId>& owner_by_subject,
+      storage::WriteBatch& batch);
 
   // Closes the conversation (takes the profile writer mutex, one synced write). kNotFound when
   // the profile or an unexpired conversation with that id does not exist.

@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "consent/record_category.h"
 #include "identity/event_envelope.h"
+#include "ingest/conversation_store.h"
 #include "ingest/ingest.pb.h"
 #include "ingest/profile_data.h"
 #include "storage/key_codec.h"
@@ -94,6 +95,11 @@ class Pipeline::MergeHook final : public identity::MergeHook {
     if (original == parts.end()) return absl::InternalError("unmerge without an original part");
     CDP_RETURN_IF_ERROR(
         pipeline_->deps_.consent->SplitOnUnmerge(original->profile, owners, batch).status());
+    if (pipeline_->deps_.conversations != nullptr) {
+      CDP_RETURN_IF_ERROR(pipeline_->deps_.conversations
+                              ->SplitOnUnmerge(original->profile, owners.by_subject, batch)
+                              .status());
+    }
     for (const identity::UnmergedPart& part : parts) {
       if (part.events.empty()) {
         if (part.is_original) batch.Delete(Family::kProfiles, ProfileDataKey(part.profile));

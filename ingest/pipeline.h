@@ -33,6 +33,8 @@
 
 namespace cdp::ingest {
 
+class ConversationStore;
+
 enum class Outcome { kAccepted, kDuplicate, kRejected, kSuppressed, kFiltered };
 const char* OutcomeName(Outcome outcome);
 
@@ -66,6 +68,9 @@ class Pipeline {
     identity::IdentityGraph* identity = nullptr;
     const identity::Normalizer* normalizer = nullptr;
     consent::ConsentLedger* consent = nullptr;
+    // Optional: when set, an unmerge also gives conversations to the part that keeps the
+    // identifier they were put through. Must outlive the pipeline.
+    ConversationStore* conversations = nullptr;
     Clock* clock = nullptr;  // null = the store's clock
   };
   // kInvalidArgument when a dependency is missing. Registers itself as a merge hook of the graph,

@@ -89,6 +89,10 @@ class WriteBatch {
   absl::Status Put(Family family, absl::string_view key, const RecordMeta& meta,
                    absl::string_view value);
   void Delete(Family family, absl::string_view key);
+  // Moves `record`, stored under `key` (a profile-prefixed key), to the same key under profile
+  // `to`: Put there (sealed under `to`'s data key), Delete here. For splits and merges.
+  absl::Status MoveToProfile(Family family, absl::string_view key, const Record& record,
+                             const ProfileId& to);
   // Deletes every key that starts with `prefix`.
   void DeletePrefix(Family family, absl::string_view prefix);
 

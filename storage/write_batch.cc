@@ -52,6 +52,17 @@ void WriteBatch::Delete(Family family, absl::string_view key) {
   batch_->Delete(FamilyHandle(*db, family), ToSlice(key)).PermitUncheckedError();
 }
 
+absl::Status WriteBatch::MoveToProfile(Family family, absl::string_view key,
+                                       const Record& record, const ProfileId& to) {
+  if (key.size() < ProfileId::kSize) {
+    return absl::InvalidArgumentError("MoveToProfile: key is shorter than a profile id");
+  }
+  CDP_RETURN_IF_ERROR(Put(family, ProfileChildKey(to, key.substr(ProfileId::kSize)), record.meta,
+                          record.value));
+  Delete(family, key);
+  return absl::OkStatus();
+}
+
 void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
   std::string end = PrefixSuccessor(prefix);
   if (end.empty()) end.assign(prefix.size() + 1, '\xff');

@@ -226,7 +226,7 @@ TEST_F(E2eScenarioTest, PersonAcrossChannelsConsentExportEraseAndReplay) {
   EXPECT_FALSE(verify.notes.empty());
 }
 
-TEST_F(E2eScenarioTest, UnmergeGivesConsentSetThroughAnIdentifierToThatIdentifiersPerson) {
+TEST_F(E2eScenarioTest, UnmergeGivesConsentAndConversationsToTheIdentifierTheyCameThrough) {
   // Fay and Gus used the same kiosk: one profile.
   thrift::IngestRequest ingest;
   ingest.token = ingest_->token();
@@ -251,6 +251,18 @@ TEST_F(E2eScenarioTest, UnmergeGivesConsentSetThroughAnIdentifierToThatIdentifie
   grant.purposes = {{"personalization", true}};
   thrift::SetConsentResponse granted;
   compliance_->rpc().setConsent(granted, grant);
+  // A chat with Gus, put through his email; one for the profile id stays with the original.
+  thrift::PersonRef by_profile_id;
+  by_profile_id.__set_profile_id(merged);
+  for (const auto& [person, id] : {std::pair{gus, "chat-gus"}, std::pair{by_profile_id, "note"}}) {
+    thrift::PutConversationRequest put;
+    put.token = cx_->token();
+    put.person = person;
+    put.conversation_id = id;
+    put.channel = "chat";
+    thrift::PutConversationResponse stored;
+    cx_->rpc().putConversation(stored, put);
+  }
 
   thrift::UnmergeRequest unmerge;
   unmerge.token = compliance_->token();
@@ -277,6 +289,15 @@ TEST_F(E2eScenarioTest, UnmergeGivesConsentSetThroughAnIdentifierToThatIdentifie
             Lookup(*cx_, fay, "support").context.profile_id);
   EXPECT_TRUE(allows_personalization(gus));
   EXPECT_FALSE(allows_personalization(fay));
+  const auto conversations = [&](const thrift::PersonRef& person) {
+    std::vector<std::string> ids;
+    for (const thrift::Conversation& c : Lookup(*cx_, person, "support").context.conversations) {
+      ids.push_back(c.conversation_id);
+    }
+    return ids;
+  };
+  EXPECT_THAT(conversations(gus), ::testing::ElementsAre("chat-gus"));
+  EXPECT_THAT(conversations(fay), ::testing::ElementsAre("note"));
 }
 
 TEST_F(E2eScenarioTest, BatchLookupAnswersEachPersonInOrder) {
