@@ -192,31 +192,22 @@ absl::StatusOr<std::vector<ConsentChange>> ConsentLedger::CombineOnMerge(const P
 absl::StatusOr<size_t> ConsentLedger::SplitOnUnmerge(const ProfileId& original,
                                                      const SplitOwners& owners,
                                                      storage::WriteBatch& batch) {
-  size_t moved = 0;
-  absl::Status status;
-  CDP_RETURN_IF_ERROR(store_->Scan(
-      Family::kConsent, storage::ProfileKey(original), {},
-      [&](absl::string_view key, storage::Record stored) {
+  // Same time and sequence under the new owner: re-sealed under its data key.
+  return store_->MoveRecordsOf(
+      Family::kConsent, original, batch,
+      [&](const storage::Record& stored) -> absl::StatusOr<std::optional<ProfileId>> {
         pb::ConsentRecord record;
         if (!record.ParseFromString(stored.value)) {
-          status = absl::DataLossError("consent ledger entry is not a valid record");
-          return false;
+          return absl::DataLossError("consent ledger entry is not a valid record");
         }
         const bool from_event =
             record.source_kind() == static_cast<int32_t>(ConsentSource::Kind::kEvent);
         const auto& owner_of = from_event ? owners.by_message_id : owners.by_subject;
         const std::string& owned = from_event ? record.source_detail() : record.subject();
-        if (owned.empty()) return true;
-        auto owner = owner_of.find(owned);
-        if (owner == owner_of.end() || owner->second == original) return true;
-        // Same time and sequence under the new owner: re-sealed under its data key.
-        status = batch.MoveToProfile(Family::kConsent, key, stored, owner->second);
-        if (!status.ok()) return false;
-        ++moved;
-        return true;
-      }));
-  CDP_RETURN_IF_ERROR(status);
-  return moved;
+        auto owner = owned.empty() ? owner_of.end() : owner_of.find(owned);
+        if (owner == owner_of.end()) return std::nullopt;
+        return owner->second;
+      });
 }
 
 PreferenceChanges ConsentLedger::FromPreferences(const std::map<std::string, bool>& preferences,

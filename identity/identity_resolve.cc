@@ -186,19 +186,19 @@ absl::Status IdentityGraph::Batch::CountEventsOfLikelyMerges(
     }
     if (matched.size() > 1) merging.insert(matched.begin(), matched.end());
   }
-  std::vector<std::string> prefixes;
-  prefixes.reserve(merging.size());
+  std::vector<ProfileId> ids;
+  ids.reserve(merging.size());
   for (const ProfileId& id : merging) {
-    if (!stored_events_.contains(id)) prefixes.push_back(storage::ProfileKey(id));
+    if (!stored_events_.contains(id)) ids.push_back(id);
   }
-  std::sort(prefixes.begin(), prefixes.end());
+  std::sort(ids.begin(), ids.end());  // byte order, so their key prefixes come out sorted
+  std::vector<std::string> prefixes;
+  prefixes.reserve(ids.size());
+  for (const ProfileId& id : ids) prefixes.push_back(storage::ProfileKey(id));
   CDP_ASSIGN_OR_RETURN(std::vector<uint64_t> counts,
                        g_->store_->CountKeysWithPrefixes(Family::kEvents, prefixes,
                                                          kMaxCountedEvents));
-  for (size_t i = 0; i < prefixes.size(); ++i) {
-    CDP_ASSIGN_OR_RETURN(ProfileId id, storage::ParseProfilePrefix(prefixes[i]));
-    stored_events_.emplace(id, counts[i]);
-  }
+  for (size_t i = 0; i < ids.size(); ++i) stored_events_.emplace(ids[i], counts[i]);
   return absl::OkStatus();
 }
 

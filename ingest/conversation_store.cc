@@ -204,29 +204,16 @@ absl::StatusOr<size_t> ConversationStore::SplitOnUnmerge(
     const ProfileId& original,
     const absl::flat_hash_map<std::string, ProfileId>& owner_by_subject,
     storage::WriteBatch& batch) {
-  size_t moved = 0;
-  absl::Status status;
-  CDP_RETURN_IF_ERROR(store_->Scan(
-      Family::kConversations, storage::ProfileKey(original), {},
-      [&](absl::string_view key, storage::Record stored) {
-        absl::StatusOr<ConversationView> view = Decode(original, stored.value);
-        if (!view.ok()) {
-          status = view.status();
-          return false;
-        }
-        auto owner = owner_by_subject.find(view->subject);
-        if (view->subject.empty() || owner == owner_by_subject.end() ||
-            owner->second == original) {
-          return true;
-        }
-        // Same key suffix (the conversation id's hash) under the new owner, re-sealed there.
-        status = batch.MoveToProfile(Family::kConversations, key, stored, owner->second);
-        if (!status.ok()) return false;
-        ++moved;
-        return true;
-      }));
-  CDP_RETURN_IF_ERROR(status);
-  return moved;
+  // Same key suffix (the conversation id's hash) under the new owner, re-sealed there.
+  return store_->MoveRecordsOf(
+      Family::kConversations, original, batch,
+      [&](const storage::Record& stored) -> absl::StatusOr<std::optional<ProfileId>> {
+        CDP_ASSIGN_OR_RETURN(ConversationView view, Decode(original, stored.value));
+        auto owner = view.subject.empty() ? owner_by_subject.end()
+                                          : owner_by_subject.find(view.subject);
+        if (owner == owner_by_subject.end()) return std::nullopt;
+        return owner->second;
+      });
 }
 
 absl::Status ConversationStore::Close(const ProfileId& profile, absl::string_view conversation_id) {

@@ -55,6 +55,27 @@ absl::Status Store::Write(WriteBatch& batch) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<size_t> Store::MoveRecordsOf(
+    Family family, const ProfileId& from, WriteBatch& batch,
+    absl::FunctionRef<absl::StatusOr<std::optional<ProfileId>>(const Record& record)>
+        destination) {
+  size_t moved = 0;
+  absl::Status status;
+  CDP_RETURN_IF_ERROR(Scan(family, ProfileKey(from), {}, [&](absl::string_view key, Record record) {
+    absl::StatusOr<std::optional<ProfileId>> to = destination(record);
+    if (!to.ok()) {
+      status = to.status();
+      return false;
+    }
+    if (!*to || **to == from) return true;
+    status = batch.MoveToProfile(family, key, record, **to);
+    moved += status.ok() ? 1 : 0;
+    return status.ok();
+  }));
+  CDP_RETURN_IF_ERROR(status);
+  return moved;
+}
+
 Snapshot::Snapshot(std::shared_ptr<const DbInstance> db)
     : db_(std::move(db)), snapshot_(db_->db()->GetSnapshot()) {}
 

@@ -199,6 +199,14 @@ class Store {
   absl::Status Scan(Family family, absl::string_view prefix, const ScanOptions& options,
                     absl::FunctionRef<bool(absl::string_view key, Record record)> visit);
 
+  // For a split: moves into `batch` (WriteBatch::MoveToProfile) every unexpired record of `from`
+  // in `family` for which `destination` names another profile; nullopt (or `from`) keeps it.
+  // Returns how many moved; the first error, of the scan or of `destination`, ends it.
+  absl::StatusOr<size_t> MoveRecordsOf(
+      Family family, const ProfileId& from, WriteBatch& batch,
+      absl::FunctionRef<absl::StatusOr<std::optional<ProfileId>>(const Record& record)>
+          destination);
+
   // Serializes the writers that change profile-prefixed records (identity resolution, merges,
   // unmerge, erasure, consent changes), so that a merge never races another change to a profile.
   // Readers do not take it.

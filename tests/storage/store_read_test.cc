@@ -115,6 +115,31 @@ TEST_F(StoreReadTest, CountKeysWithPrefixesCountsEachPrefixUpToTheLimit) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(StoreReadTest, MoveRecordsOfMovesWhatTheDestinationNamesAndKeepsTheRest) {
+  ProfileId from = NewProfile(), to = NewProfile();
+  PutOrDie(Family::kConsent, ProfileRecordKey(from, 1, 1), "go");
+  PutOrDie(Family::kConsent, ProfileRecordKey(from, 2, 2), "stay");
+  WriteBatch batch = store_->NewBatch();
+  auto moved = store_->MoveRecordsOf(
+      Family::kConsent, from, batch,
+      [&](const Record& r) -> absl::StatusOr<std::optional<ProfileId>> {
+        if (r.value == "go") return to;
+        return std::nullopt;
+      });
+  EXPECT_THAT(moved, IsOkAndHolds(1u));
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  EXPECT_EQ(GetValueOrDie(Family::kConsent, ProfileRecordKey(to, 1, 1)), "go");
+  EXPECT_EQ(GetValueOrDie(Family::kConsent, ProfileRecordKey(from, 1, 1)), "<absent>");
+  EXPECT_EQ(GetValueOrDie(Family::kConsent, ProfileRecordKey(from, 2, 2)), "stay");
+
+  WriteBatch failing = store_->NewBatch();
+  EXPECT_THAT(store_->MoveRecordsOf(Family::kConsent, from, failing,
+                                    [](const Record&) -> absl::StatusOr<std::optional<ProfileId>> {
+                                      return absl::DataLossError("bad record");
+                                    }),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
 TEST_F(StoreReadTest, MetaRecordsRoundTripSurviveReopenAndNeverTouchStoreMeta) {
   CDP_ASSERT_OK_AND_ASSIGN(std::optional<std::string> absent, store_->GetMeta("audit_head"));
   EXPECT_EQ(absent, std::nullopt);
