@@ -125,9 +125,13 @@ std::vector<IdentityGraph::Batch::Candidate> IdentityGraph::Batch::Candidates(
 absl::Status IdentityGraph::Batch::Prefetch(absl::Span<const std::vector<Candidate>> candidates) {
   std::vector<crypto::Digest> hashes;
   absl::flat_hash_set<crypto::Digest> seen;
+  // Nodes are read for the profiles of events with two or more identifiers only: an event with
+  // one resolves without its profile's node when that identifier is indexed (ResolveOne).
+  absl::flat_hash_set<crypto::Digest> node_wanted;
   for (const std::vector<Candidate>& event : candidates) {
     for (const Candidate& c : event) {
       if (!index_.contains(c.hash) && seen.insert(c.hash).second) hashes.push_back(c.hash);
+      if (event.size() > 1) node_wanted.insert(c.hash);
     }
   }
   std::vector<std::string> keys;
@@ -143,7 +147,8 @@ absl::Status IdentityGraph::Batch::Prefetch(absl::Span<const std::vector<Candida
     std::optional<IndexEntry> entry;
     if (entries[i]) {
       CDP_ASSIGN_OR_RETURN(entry, internal::DecodeIndexEntry(entries[i]->value));
-      if (!nodes_.contains(entry->profile) && wanted.insert(entry->profile).second) {
+      if (node_wanted.contains(hashes[i]) && !nodes_.contains(entry->profile) &&
+          wanted.insert(entry->profile).second) {
         profiles.push_back(entry->profile);
       }
       suppressed_.emplace(hashes[i], false);  // indexed, so not suppressed (see the header)
@@ -216,6 +221,17 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
     if (suppressed) {
       ++counters.suppressed;
       result.outcome = Resolution::Outcome::kSuppressed;
+      return result;
+    }
+  }
+  if (candidates.size() == 1) {
+    // One indexed identifier: the event links nothing, adds nothing and breaks no limit, so it
+    // resolves to the profile the entry names (a profile with a node: see the header) and leaves
+    // that node as it is, unread.
+    CDP_ASSIGN_OR_RETURN(std::optional<IndexEntry> entry, Lookup(candidates.front().hash));
+    if (entry) {
+      result.profile = Find(entry->profile);
+      ++batch_events_[result.profile];
       return result;
     }
   }

@@ -261,6 +261,29 @@ TEST_F(IdentityGraphTest, ChainedMergesInsideOneBatchEndOnTheFinalSurvivor) {
   EXPECT_THAT(history, SizeIs(2));
 }
 
+// Events with one stored identifier resolve without their profile's node: they still count
+// towards the profile's size when a later event of the batch merges it, and end on the survivor.
+TEST_F(IdentityGraphTest, OneIdentifierEventsCountAndFollowMergesInTheirBatch) {
+  Ingest({{"email", "eve@example.com"}});
+  Ingest({{"phone", "+14155550122"}});
+  Ingest({{"phone", "+14155550122"}});
+  const ProfileId by_email = *ProfileOf("email", "eve@example.com");
+  const ProfileId by_phone = *ProfileOf("phone", "+14155550122");
+  ASSERT_NE(by_email, by_phone);
+
+  std::vector<Resolution> results = IngestBatch(
+      {MakeEvent({{"email", "eve@example.com"}}), MakeEvent({{"email", "eve@example.com"}}),
+       MakeEvent({{"email", "eve@example.com"}, {"phone", "+14155550122"}}),
+       MakeEvent({{"phone", "+14155550122"}})});
+  ASSERT_THAT(results, SizeIs(4));
+  // 1 stored + 3 in the batch against 2 stored: the email's profile is the larger.
+  EXPECT_EQ(results[2].merged, 1u);
+  for (const Resolution& r : results) EXPECT_EQ(r.profile, by_email);
+  EXPECT_THAT(EventsOf(by_email), SizeIs(7));
+  EXPECT_THAT(EventsOf(by_phone), IsEmpty());
+  EXPECT_EQ(*ProfileOf("phone", "+14155550122"), by_email);
+}
+
 TEST_F(IdentityGraphTest, MergeCapStopsMergingButKeepsTheEvent) {
   IdentityOptions options;
   options.max_merges_per_profile = 1;
