@@ -94,6 +94,19 @@ std::vector<std::vector<FeedIdentifier>> FeedGenerator::PreloadProfiles(size_t p
   return {web};
 }
 
+std::vector<std::vector<FeedIdentifier>> FeedGenerator::HistorySets(size_t person) const {
+  std::vector<std::vector<FeedIdentifier>> sets = {
+      {{"anonymous_id", AnonymousId(person)}, {"email", Email(person)}},
+      {{"user_id", UserId(person)}, {"device_id", DeviceId(person)}}};
+  if (std::string phone = Phone(person); !phone.empty()) {
+    sets.push_back({{"user_id", UserId(person)}, {"device_id", DeviceId(person)}, {"phone", phone}});
+  }
+  if (std::string crm = CrmId(person); !crm.empty()) {
+    sets.push_back({{"user_id", UserId(person)}, {kCrmType, crm}});
+  }
+  return sets;
+}
+
 std::vector<std::string> FeedGenerator::PreloadLines(size_t person) const {
   std::vector<std::string> lines;
   const std::string time = Rfc3339(base_micros_ - 30 * 24 * 3600 * kSecond);

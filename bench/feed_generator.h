@@ -61,6 +61,11 @@ class FeedGenerator {
   // The identifier sets of the profiles person `person` is preloaded as: one, or two when split
   // (web profile first).
   std::vector<std::vector<FeedIdentifier>> PreloadProfiles(size_t person) const;
+  // The sets of two or more identifiers that the person's ordinary (non-bridging) events carry:
+  // web anonymousId + email, app userId + device id (and + phone), server userId + CRM id. Each
+  // lies within one preloaded profile, so resolving them links nothing: it is the history of a
+  // person who has been active before.
+  std::vector<std::vector<FeedIdentifier>> HistorySets(size_t person) const;
   // Preload as NDJSON identify events (one line each, no trailing newline), one per profile.
   std::vector<std::string> PreloadLines(size_t person) const;
 

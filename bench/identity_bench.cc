@@ -2,9 +2,11 @@
 // bridge channels (bench/feed_generator.h describes the population and the stream).
 //
 // The store is built once per process, on first use, in a fresh temporary directory that is
-// removed at exit: every person's profiles (one, or two unlinked ones for a "split" person) are
-// resolved through IdentityGraph::Resolve in batches of ~1000 events, each batch written with a
-// synced Store::Write under the profile writer mutex; then CompactAll, sync, and one untimed
+// removed at exit: every person's profiles (one, or two unlinked ones for a "split" person), then
+// the identifier sets of their ordinary events (FeedGenerator::HistorySets: people who have been
+// active before, so the stream's ordinary events bring nothing new) are resolved through
+// IdentityGraph::Resolve in batches of ~1000 events, each batch written with a synced
+// Store::Write under the profile writer mutex; then CompactAll, sync, and one untimed
 // Resolve pass over the stream so that the block cache and the data-key cache are warm. The
 // preload rate is printed to stderr.
 //
@@ -138,18 +140,27 @@ class IdentityStore {
     bench::FeedGenerator feed(people, 42, kBaseMicros);
     std::fprintf(stderr, "identity bench setup: load average %s\n", LoadAverage().c_str());
     const auto load_start = std::chrono::steady_clock::now();
-    std::vector<EventIdentity> pending;
+    std::vector<EventIdentity> pending, history;
     size_t profiles = 0, batches = 0;
     for (size_t person = 0; person < people; ++person) {
       int part = 0;
       for (const auto& ids : feed.PreloadProfiles(person)) {
         pending.push_back(Normalized(ids, absl::StrCat("pre-", person, "-", part++),
                                      kBaseMicros - int64_t{86'400'000'000}));
+        ++profiles;
+      }
+      for (const auto& ids : feed.HistorySets(person)) {
+        history.push_back(Normalized(ids, absl::StrCat("pre-", person, "-", part++),
+                                     kBaseMicros - int64_t{43'200'000'000}));
       }
       if (pending.size() >= kEventsPerBatch || person + 1 == people) {
-        ResolveAndWrite(pending);
-        profiles += pending.size();
+        ResolveAndWrite(pending);  // the profiles first, so no history set creates one
+        for (size_t first = 0; first < history.size(); first += kEventsPerBatch) {
+          const size_t n = std::min(kEventsPerBatch, history.size() - first);
+          ResolveAndWrite(absl::Span<const EventIdentity>(history.data() + first, n));
+        }
         pending.clear();
+        history.clear();
         if (++batches % 100 == 0) {
           std::fprintf(stderr, "identity bench setup: %zu people, %.0f profiles/s\n", person + 1,
                        static_cast<double>(profiles) / SecondsSince(load_start));
