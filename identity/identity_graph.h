@@ -10,8 +10,9 @@
 //   2. every identifier is matched through the blind index to a profile (in-batch changes first).
 //      An index entry always names a profile that has an identity node (resolution, unmerge and
 //      erasure write or delete both in one batch, and an erasure cut short is completed at
-//      start), so an event with one indexed identifier resolves to that profile without reading
-//      its node: it can link, add or break nothing;
+//      start), so an event whose identifiers are all indexed to one profile resolves to it
+//      without reading its node when it carries one identifier or a set that the node records
+//      and the set's anchor lists (internal::IndexEntry::observations): it changes nothing;
 //   3. if linking all matched profiles and the new identifiers would give one profile more values
 //      of a type than its limit, the event's lowest-priority identifier is dropped and matching
 //      starts again; an identifier marked no-bridge by an unmerge never links two profiles;

@@ -84,7 +84,9 @@ absl::Status IdentityGraph::Batch::Materialize() {
   }
   for (const crypto::Digest& hash : dirty_index_) {
     IndexEntry entry = *index_.at(hash);
-    entry.profile = Find(entry.profile);
+    const ProfileId current = Find(entry.profile);
+    if (current != entry.profile) entry.observations.clear();  // listed by a node merged away
+    entry.profile = current;
     CDP_RETURN_IF_ERROR(batch_->Put(Family::kIdentifiers, storage::DigestKey(hash), {},
                                     internal::EncodeIndexEntry(entry)));
   }

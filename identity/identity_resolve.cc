@@ -122,16 +122,68 @@ std::vector<IdentityGraph::Batch::Candidate> IdentityGraph::Batch::Candidates(
   return candidates;
 }
 
+const IdentityGraph::Batch::Candidate* IdentityGraph::Batch::Anchor(
+    absl::Span<const Candidate* const> members) {
+  return *std::min_element(members.begin(), members.end(), [](const auto* a, const auto* b) {
+    return a->priority != b->priority ? a->priority < b->priority : a->hash < b->hash;
+  });
+}
+
+uint64_t IdentityGraph::Batch::HashOf(absl::Span<const Candidate* const> members) {
+  std::vector<const crypto::Digest*> digests;
+  digests.reserve(members.size());
+  for (const Candidate* c : members) digests.push_back(&c->hash);
+  return internal::ObservationHash(digests);
+}
+
+absl::StatusOr<std::optional<ProfileId>> IdentityGraph::Batch::ResolvedByIndex(
+    const std::vector<Candidate>& candidates) {
+  if (candidates.empty()) return std::nullopt;
+  std::optional<ProfileId> profile;
+  std::vector<const Candidate*> members;
+  members.reserve(candidates.size());
+  for (const Candidate& c : candidates) {
+    CDP_ASSIGN_OR_RETURN(std::optional<IndexEntry> entry, Lookup(c.hash));
+    if (!entry) return std::nullopt;
+    const ProfileId current = Find(entry->profile);
+    if (profile && *profile != current) return std::nullopt;
+    profile = current;
+    members.push_back(&c);
+  }
+  if (members.size() == 1) return profile;  // one identifier links nothing
+  const Candidate* anchor = Anchor(members);
+  const std::optional<IndexEntry>& entry = index_.at(anchor->hash);
+  if (Find(entry->profile) != entry->profile) return std::nullopt;  // its node was merged away
+  const uint64_t hash = HashOf(members);
+  if (std::find(entry->observations.begin(), entry->observations.end(), hash) ==
+      entry->observations.end()) {
+    return std::nullopt;
+  }
+  return profile;
+}
+
+void IdentityGraph::Batch::ListObservation(absl::Span<const Candidate* const> members,
+                                           const ProfileId& profile) {
+  if (members.size() < 2) return;
+  const Candidate* anchor = Anchor(members);
+  auto it = index_.find(anchor->hash);
+  if (it == index_.end() || !it->second || it->second->profile != profile) return;
+  std::vector<uint64_t>& listed = it->second->observations;
+  const uint64_t hash = HashOf(members);
+  if (listed.size() >= internal::kMaxAnchoredObservations ||
+      std::find(listed.begin(), listed.end(), hash) != listed.end()) {
+    return;
+  }
+  listed.push_back(hash);
+  dirty_index_.insert(anchor->hash);
+}
+
 absl::Status IdentityGraph::Batch::Prefetch(absl::Span<const std::vector<Candidate>> candidates) {
   std::vector<crypto::Digest> hashes;
   absl::flat_hash_set<crypto::Digest> seen;
-  // Nodes are read for the profiles of events with two or more identifiers only: an event with
-  // one resolves without its profile's node when that identifier is indexed (ResolveOne).
-  absl::flat_hash_set<crypto::Digest> node_wanted;
   for (const std::vector<Candidate>& event : candidates) {
     for (const Candidate& c : event) {
       if (!index_.contains(c.hash) && seen.insert(c.hash).second) hashes.push_back(c.hash);
-      if (event.size() > 1) node_wanted.insert(c.hash);
     }
   }
   std::vector<std::string> keys;
@@ -139,24 +191,32 @@ absl::Status IdentityGraph::Batch::Prefetch(absl::Span<const std::vector<Candida
   for (const crypto::Digest& hash : hashes) keys.push_back(storage::DigestKey(hash));
   CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> entries,
                        g_->store_->MultiGet(Family::kIdentifiers, keys));
-  std::vector<ProfileId> profiles;
-  absl::flat_hash_set<ProfileId> wanted;
   std::vector<std::string> unindexed;  // keys of the hashes no profile holds
   std::vector<crypto::Digest> unindexed_hashes;
   for (size_t i = 0; i < hashes.size(); ++i) {
     std::optional<IndexEntry> entry;
     if (entries[i]) {
       CDP_ASSIGN_OR_RETURN(entry, internal::DecodeIndexEntry(entries[i]->value));
-      if (node_wanted.contains(hashes[i]) && !nodes_.contains(entry->profile) &&
-          wanted.insert(entry->profile).second) {
-        profiles.push_back(entry->profile);
-      }
       suppressed_.emplace(hashes[i], false);  // indexed, so not suppressed (see the header)
     } else {
       unindexed.push_back(std::move(keys[i]));
       unindexed_hashes.push_back(hashes[i]);
     }
-    index_.emplace(hashes[i], entry);
+    index_.emplace(hashes[i], std::move(entry));
+  }
+  // Nodes are read only for the profiles of events that may change them (ResolveOne resolves
+  // the others from the index alone).
+  std::vector<ProfileId> profiles;
+  absl::flat_hash_set<ProfileId> wanted;
+  for (const std::vector<Candidate>& event : candidates) {
+    CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> known, ResolvedByIndex(event));
+    if (known) continue;
+    for (const Candidate& c : event) {
+      const std::optional<IndexEntry>& entry = index_.at(c.hash);
+      if (entry && !nodes_.contains(entry->profile) && wanted.insert(entry->profile).second) {
+        profiles.push_back(entry->profile);
+      }
+    }
   }
   CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> suppression,
                        g_->store_->MultiGet(Family::kSuppression, unindexed));
@@ -224,16 +284,11 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
       return result;
     }
   }
-  if (candidates.size() == 1) {
-    // One indexed identifier: the event links nothing, adds nothing and breaks no limit, so it
-    // resolves to the profile the entry names (a profile with a node: see the header) and leaves
-    // that node as it is, unread.
-    CDP_ASSIGN_OR_RETURN(std::optional<IndexEntry> entry, Lookup(candidates.front().hash));
-    if (entry) {
-      result.profile = Find(entry->profile);
-      ++batch_events_[result.profile];
-      return result;
-    }
+  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> known, ResolvedByIndex(candidates));
+  if (known) {
+    result.profile = *known;
+    ++batch_events_[result.profile];
+    return result;
   }
 
   std::vector<Node*> profiles;                // distinct matched profiles, best match first
@@ -329,9 +384,11 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
     }
   }
   std::vector<Identifier> seen_together;
+  std::vector<const Candidate*> together;  // the candidates of seen_together
   for (const Candidate& c : candidates) {
     if (target->Has(c.id)) {
       seen_together.push_back(c.id);
+      together.push_back(&c);
       continue;
     }
     const bool is_unmatched =
@@ -344,10 +401,12 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
     target->AddIdentifier(c.id, now);
     Point(c.hash, target->id());
     seen_together.push_back(c.id);
+    together.push_back(&c);
     changed = true;
   }
   if (result.cap_hit) ++counters.cap_hits;
   changed = target->AddObservation(seen_together) || changed;
+  if (target->Records(seen_together)) ListObservation(together, target->id());
   ++batch_events_[target->id()];
   if (changed) dirty_nodes_.insert(target->id());
   result.profile = target->id();

@@ -24,17 +24,32 @@ std::string NodeKey(const ProfileId& profile) {
 std::string EncodeIndexEntry(const IndexEntry& entry) {
   std::string value(entry.profile.bytes().data(), entry.profile.bytes().size());
   value.push_back(entry.no_bridge ? 1 : 0);
+  const size_t n = std::min(entry.observations.size(), kMaxAnchoredObservations);
+  for (size_t i = 0; i < n; ++i) PutBigEndian64(&value, entry.observations[i]);
   return value;
 }
 
 absl::StatusOr<IndexEntry> DecodeIndexEntry(absl::string_view value) {
-  if (value.size() != ProfileId::kSize + 1) {
+  constexpr size_t kFixed = ProfileId::kSize + 1;
+  if (value.size() < kFixed || (value.size() - kFixed) % sizeof(uint64_t) != 0 ||
+      (value.size() - kFixed) / sizeof(uint64_t) > kMaxAnchoredObservations) {
     return absl::DataLossError("identifier index entry has the wrong size");
   }
   IndexEntry entry;
   entry.profile = ProfileId::FromBytes(value.substr(0, ProfileId::kSize)).value();
   entry.no_bridge = (value[ProfileId::kSize] & 1) != 0;
+  for (size_t at = kFixed; at < value.size(); at += sizeof(uint64_t)) {
+    entry.observations.push_back(GetBigEndian64(value.substr(at, sizeof(uint64_t))));
+  }
   return entry;
+}
+
+uint64_t ObservationHash(absl::Span<const crypto::Digest* const> members) {
+  uint64_t sum = 0;
+  for (const crypto::Digest* digest : members) {
+    sum += GetBigEndian64(crypto::AsStringView(*digest).substr(0, sizeof(uint64_t)));
+  }
+  return sum;
 }
 
 Identifier FromStored(const pb::StoredIdentifier& stored) {
@@ -121,6 +136,18 @@ bool Node::HasObservation(const pb::Observation& observation) const {
     }
   }
   return observation_keys_.contains(ObservationKey(observation));
+}
+
+bool Node::Records(absl::Span<const Identifier> ids) const {
+  pb::Observation observation;
+  for (const Identifier& id : ids) {
+    const int position = Position(id);
+    if (position < 0) return false;
+    observation.add_members(static_cast<uint32_t>(position));
+  }
+  if (observation.members_size() < 2) return false;
+  std::sort(observation.mutable_members()->begin(), observation.mutable_members()->end());
+  return HasObservation(observation);
 }
 
 bool Node::AddObservation(absl::Span<const Identifier> ids) {

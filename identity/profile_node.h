@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/crypto.h"
 #include "common/profile_id.h"
 #include "identity/identifier.h"
 #include "identity/identity.pb.h"
@@ -30,13 +31,28 @@ inline constexpr size_t kMaxObservations = 10'000;
 // Key of a profile's identity node in the profiles family: profile id | 0x01.
 std::string NodeKey(const ProfileId& profile);
 
-// The value of a blind-index entry: profile id (16) | flags (1).
+// Observation hashes an index entry lists at most (see IndexEntry::observations).
+inline constexpr size_t kMaxAnchoredObservations = 8;
+
+// The value of a blind-index entry: profile id (16) | flags (1) | observation hashes (8 each,
+// big-endian). Entries written before the hashes existed are 17 bytes: no hashes.
 struct IndexEntry {
   ProfileId profile;
   bool no_bridge = false;  // set by unmerge: this identifier never links two profiles again
+  // ObservationHash of identifier sets that this identifier anchors (it is their member of
+  // highest priority, ties broken by blind-index hash) and that the node of `profile` is known to
+  // record, at most kMaxAnchoredObservations. A cache of the node: a set listed here is recorded
+  // there, a set not listed may be recorded too. Whoever re-points or rebuilds an entry drops
+  // the list.
+  std::vector<uint64_t> observations;
 };
 std::string EncodeIndexEntry(const IndexEntry& entry);
 absl::StatusOr<IndexEntry> DecodeIndexEntry(absl::string_view value);
+
+// A hash of a set of identifiers from their blind-index hashes, in any order: the wrapping sum
+// of each hash's first 8 bytes (big-endian). Blind-index hashes are keyed and uniform, so two sets of one
+// profile share a sum by chance only (about 2^-64 per pair) and no one can pick sets that do.
+uint64_t ObservationHash(absl::Span<const crypto::Digest* const> members);
 
 Identifier FromStored(const pb::StoredIdentifier& stored);
 void ToStored(const Identifier& id, int64_t first_seen_micros, pb::StoredIdentifier* out);
@@ -70,6 +86,8 @@ class Node {
   // Records that `ids` (those this node holds, two or more) were seen together. Returns whether
   // that is new.
   bool AddObservation(absl::Span<const Identifier> ids);
+  // Whether an observation of exactly `ids` (all held by this node, two or more) is recorded.
+  bool Records(absl::Span<const Identifier> ids) const;
   // Takes over everything `other` holds: identifiers, observations, merged ids and merge count.
   void Absorb(const Node& other);
 

@@ -58,6 +58,12 @@ class IdentityGraph::Batch {
   absl::Status CountEventsOfLikelyMerges(absl::Span<const std::vector<Candidate>> candidates);
   absl::StatusOr<Resolution> ResolveOne(const EventIdentity& event,
                                         std::vector<Candidate> candidates);
+  // The profile of an event that resolves from the index alone, without reading or changing a
+  // node: its identifiers are all indexed to one profile and are one identifier, or a set the
+  // anchor's index entry lists as recorded (IndexEntry::observations). nullopt otherwise. An
+  // index entry always names a profile with a node (see IdentityGraph's header).
+  absl::StatusOr<std::optional<ProfileId>> ResolvedByIndex(
+      const std::vector<Candidate>& candidates);
   absl::Status Materialize();
   ProfileId Find(ProfileId id) const {
     for (auto it = redirect_.find(id); it != redirect_.end(); it = redirect_.find(id)) {
@@ -79,6 +85,13 @@ class IdentityGraph::Batch {
   void Point(const crypto::Digest& hash, const ProfileId& profile, bool no_bridge = false);
   bool BreaksLimit(const std::vector<Node*>& profiles,
                    const std::vector<const Candidate*>& unmatched) const;
+  // The member of an identifier set whose index entry lists the set's hash (IndexEntry): the
+  // one of highest priority, ties broken by blind-index hash.
+  static const Candidate* Anchor(absl::Span<const Candidate* const> members);
+  static uint64_t HashOf(absl::Span<const Candidate* const> members);
+  // Lists the set `members` (two or more, recorded by `profile`'s node) in its anchor's index
+  // entry, if that entry names `profile` and has room, so later events with it resolve by index.
+  void ListObservation(absl::Span<const Candidate* const> members, const ProfileId& profile);
   // Moves `from`'s records to `to` and deletes every record of `from`, one key at a time: range
   // tombstones would make every later read and iterator of the memtable slower until a flush.
   absl::Status MoveRecords(const ProfileId& from, const ProfileId& to);

@@ -8,6 +8,7 @@
 
 #include "storage/errors.h"
 #include "storage/key_codec.h"
+#include "identity/profile_node.h"
 #include "storage/retention_hook.h"
 #include "tests/identity/identity_graph_fixture.h"
 
@@ -282,6 +283,51 @@ TEST_F(IdentityGraphTest, OneIdentifierEventsCountAndFollowMergesInTheirBatch) {
   EXPECT_THAT(EventsOf(by_email), SizeIs(7));
   EXPECT_THAT(EventsOf(by_phone), IsEmpty());
   EXPECT_EQ(*ProfileOf("phone", "+14155550122"), by_email);
+}
+
+// A set of identifiers seen before is listed in its anchor's index entry (the email: user_id
+// absent, it has the highest priority), and later events with it resolve without the node.
+TEST_F(IdentityGraphTest, RecordedIdentifierSetsAreListedInTheAnchorsIndexEntry) {
+  auto listed = [&](const std::string& email) {
+    NormalizeResult normalized = normalizer_->Normalize("email", email);
+    auto record = store_->Get(storage::Family::kIdentifiers,
+                              storage::DigestKey(store_->blind_index().Hash(
+                                  normalized.identifier.type, normalized.identifier.value)));
+    EXPECT_TRUE(record.ok() && record->has_value());
+    auto entry = internal::DecodeIndexEntry((*record)->value);
+    EXPECT_TRUE(entry.ok());
+    return entry.ok() ? entry->observations.size() : 0;
+  };
+  Ingest({{"email", "fay@example.com"}, {"anonymous_id", "web-f"}});
+  const ProfileId profile = *ProfileOf("email", "fay@example.com");
+  EXPECT_EQ(listed("fay@example.com"), 1u);
+  CDP_ASSERT_OK_AND_ASSIGN(auto first, graph_->GetIdentity(profile));
+
+  clock_.Advance(1'000'000);
+  Resolution again = Ingest({{"anonymous_id", "web-f"}, {"email", "fay@example.com"}});
+  EXPECT_EQ(again.profile, profile);
+  EXPECT_FALSE(again.created);
+  Ingest({{"email", "fay@example.com"}, {"anonymous_id", "web-g"}});  // a new set: the node grows
+  EXPECT_EQ(listed("fay@example.com"), 2u);
+  CDP_ASSERT_OK_AND_ASSIGN(auto grown, graph_->GetIdentity(profile));
+  EXPECT_EQ(grown->updated_micros, first->updated_micros + 1'000'000);
+  EXPECT_THAT(grown->identifiers, SizeIs(3));
+  // Both indexed to the profile, but never seen together: recorded, so the node changes.
+  clock_.Advance(1'000'000);
+  Ingest({{"anonymous_id", "web-f"}, {"anonymous_id", "web-g"}});
+  CDP_ASSERT_OK_AND_ASSIGN(auto linked, graph_->GetIdentity(profile));
+  EXPECT_EQ(linked->updated_micros, grown->updated_micros + 1'000'000);
+
+  // Merged into a larger profile: the email's entry is re-pointed and lists nothing until the
+  // survivor's node records a set anchored at it again.
+  for (int i = 0; i < 5; ++i) Ingest({{"user_id", "u-fay"}});  // 5 events against 3
+  Resolution merge = Ingest({{"user_id", "u-fay"}, {"email", "fay@example.com"}});
+  EXPECT_EQ(merge.merged, 1u);
+  EXPECT_NE(merge.profile, profile);
+  EXPECT_EQ(listed("fay@example.com"), 0u);
+  Resolution after = Ingest({{"email", "fay@example.com"}, {"anonymous_id", "web-f"}});
+  EXPECT_EQ(after.profile, merge.profile);
+  EXPECT_EQ(listed("fay@example.com"), 1u);
 }
 
 TEST_F(IdentityGraphTest, MergeCapStopsMergingButKeepsTheEvent) {

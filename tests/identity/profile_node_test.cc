@@ -37,6 +37,14 @@ TEST_P(ProfileNodeTest, FindsCountsAndDeduplicatesAtAnySize) {
     EXPECT_FALSE(node.AddObservation({Email(i)})) << i;             // alone: links nothing
   }
   EXPECT_EQ(node.proto().observations_size(), n);
+  for (int i = 0; i < n; ++i) {
+    EXPECT_TRUE(node.Records({Device(i), Email(i)})) << i;
+    EXPECT_FALSE(node.Records({Email(i)})) << i;
+    EXPECT_FALSE(node.Records({Email(i), Device(i), Email(n)})) << i;  // one not held
+  }
+  if (n > 1) {
+    EXPECT_FALSE(node.Records({Email(0), Device(1)}));
+  }
 
   // Moved, then decoded from its encoding: the same answers.
   Node moved = std::move(node);
@@ -59,6 +67,41 @@ TEST_P(ProfileNodeTest, FindsCountsAndDeduplicatesAtAnySize) {
 
 // 3 stays linear; 40 passes the linear limit for both identifiers and observations.
 INSTANTIATE_TEST_SUITE_P(Sizes, ProfileNodeTest, ::testing::Values(1, 3, 40));
+
+TEST(IndexEntryTest, EncodesObservationHashesAndReadsEntriesWrittenWithout) {
+  IndexEntry entry{.profile = ProfileId::Random(), .no_bridge = true, .observations = {1, ~0ull}};
+  auto decoded = DecodeIndexEntry(EncodeIndexEntry(entry));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->profile, entry.profile);
+  EXPECT_TRUE(decoded->no_bridge);
+  EXPECT_THAT(decoded->observations, ::testing::ElementsAre(1u, ~0ull));
+
+  // The 17-byte form of entries written before the hashes: none listed.
+  const std::string old_form = EncodeIndexEntry({.profile = entry.profile, .no_bridge = false});
+  EXPECT_EQ(old_form.size(), ProfileId::kSize + 1);
+  decoded = DecodeIndexEntry(old_form);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_FALSE(decoded->no_bridge);
+  EXPECT_TRUE(decoded->observations.empty());
+
+  // At most kMaxAnchoredObservations are written; partial or longer values are data loss.
+  entry.observations.assign(kMaxAnchoredObservations + 3, 5);
+  const std::string full = EncodeIndexEntry(entry);
+  EXPECT_EQ(full.size(), ProfileId::kSize + 1 + 8 * kMaxAnchoredObservations);
+  EXPECT_FALSE(DecodeIndexEntry(full.substr(0, full.size() - 1)).ok());
+  EXPECT_FALSE(DecodeIndexEntry(full + std::string(8, '\0')).ok());
+  EXPECT_FALSE(DecodeIndexEntry(full.substr(0, ProfileId::kSize)).ok());
+}
+
+TEST(IndexEntryTest, ObservationHashIgnoresOrderAndTellsSetsApart) {
+  crypto::Digest a{}, b{}, c{};
+  a[0] = 1;
+  b[7] = 2;
+  c[3] = 3;
+  EXPECT_EQ(ObservationHash({&a, &b}), ObservationHash({&b, &a}));
+  EXPECT_NE(ObservationHash({&a, &b}), ObservationHash({&a, &c}));
+  EXPECT_NE(ObservationHash({&a, &b}), ObservationHash({&a, &b, &c}));
+}
 
 }  // namespace
 }  // namespace cdp::identity::internal
