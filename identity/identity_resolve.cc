@@ -20,17 +20,16 @@ using internal::Node;
 using internal::PendingMerge;
 using storage::Family;
 
-absl::StatusOr<std::optional<IndexEntry>> IdentityGraph::Batch::Lookup(
+absl::StatusOr<const std::optional<IndexEntry>*> IdentityGraph::Batch::Lookup(
     const crypto::Digest& hash) {
-  if (auto it = index_.find(hash); it != index_.end()) return it->second;
+  if (auto it = index_.find(hash); it != index_.end()) return &it->second;
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
                        g_->store_->Get(Family::kIdentifiers, storage::DigestKey(hash)));
   std::optional<IndexEntry> entry;
   if (record) {
     CDP_ASSIGN_OR_RETURN(entry, internal::DecodeIndexEntry(record->value));
   }
-  index_.emplace(hash, entry);
-  return entry;
+  return &index_.emplace(hash, std::move(entry)).first->second;
 }
 
 absl::StatusOr<Node*> IdentityGraph::Batch::LoadNode(const ProfileId& id) {
@@ -45,8 +44,8 @@ absl::StatusOr<Node*> IdentityGraph::Batch::LoadNode(const ProfileId& id) {
 
 absl::StatusOr<bool> IdentityGraph::Batch::IsSuppressed(const crypto::Digest& hash) {
   if (auto it = suppressed_.find(hash); it != suppressed_.end()) return it->second;
-  CDP_ASSIGN_OR_RETURN(std::optional<IndexEntry> entry, Lookup(hash));
-  if (entry) return false;  // indexed, so not suppressed (see the header)
+  CDP_ASSIGN_OR_RETURN(const std::optional<IndexEntry>* entry, Lookup(hash));
+  if (*entry) return false;  // indexed, so not suppressed (see the header)
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
                        g_->store_->Get(Family::kSuppression, storage::DigestKey(hash)));
   return record.has_value();
@@ -143,9 +142,9 @@ absl::StatusOr<std::optional<ProfileId>> IdentityGraph::Batch::ResolvedByIndex(
   std::vector<const Candidate*> members;
   members.reserve(candidates.size());
   for (const Candidate& c : candidates) {
-    CDP_ASSIGN_OR_RETURN(std::optional<IndexEntry> entry, Lookup(c.hash));
-    if (!entry) return std::nullopt;
-    const ProfileId current = Find(entry->profile);
+    CDP_ASSIGN_OR_RETURN(const std::optional<IndexEntry>* entry, Lookup(c.hash));
+    if (!*entry) return std::nullopt;
+    const ProfileId current = Find((*entry)->profile);
     if (profile && *profile != current) return std::nullopt;
     profile = current;
     members.push_back(&c);
@@ -300,17 +299,17 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
     bridging.clear();
     size_t drop = candidates.size();  // index of a candidate to drop, if any
     for (size_t i = 0; i < candidates.size(); ++i) {
-      CDP_ASSIGN_OR_RETURN(std::optional<IndexEntry> entry, Lookup(candidates[i].hash));
+      CDP_ASSIGN_OR_RETURN(const std::optional<IndexEntry>* entry, Lookup(candidates[i].hash));
       Node* node = nullptr;
-      if (entry) {
-        CDP_ASSIGN_OR_RETURN(node, LoadNode(Find(entry->profile)));
+      if (*entry) {
+        CDP_ASSIGN_OR_RETURN(node, LoadNode(Find((*entry)->profile)));
       }
       if (node == nullptr) {
         unmatched.push_back(&candidates[i]);
         continue;
       }
       const bool known = std::find(profiles.begin(), profiles.end(), node) != profiles.end();
-      if (!known && entry->no_bridge && !profiles.empty()) {
+      if (!known && (*entry)->no_bridge && !profiles.empty()) {
         drop = i;  // an unmerged identifier never links two profiles again
         break;
       }

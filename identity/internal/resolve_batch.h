@@ -74,7 +74,9 @@ class IdentityGraph::Batch {
   IdentityCounters counters;
 
  private:
-  absl::StatusOr<std::optional<IndexEntry>> Lookup(const crypto::Digest& hash);
+  // The batch's view of the index entry of `hash` (nullopt: none), read on first use. The
+  // pointer is valid until the batch next adds or changes an entry.
+  absl::StatusOr<const std::optional<IndexEntry>*> Lookup(const crypto::Digest& hash);
   absl::StatusOr<Node*> LoadNode(const ProfileId& id);
   absl::StatusOr<bool> IsSuppressed(const crypto::Digest& hash);
   // The profile's size for choosing a merge's survivor: its stored events (up to
