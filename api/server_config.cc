@@ -253,6 +253,7 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
                               in.storage().event_cache_percent(), 1, 99,
                               "storage.event_cache_percent", &event_percent));
   config.event_cache_percent = static_cast<uint32_t>(event_percent);
+  if (in.storage().has_resident_index()) config.resident_index = in.storage().resident_index();
   return config;
 }
 

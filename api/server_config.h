@@ -108,6 +108,7 @@ struct ServerConfig {
   ingest::ParserOptions parser;  // `clock` is left null
   size_t block_cache_bytes = DefaultBlockCacheBytes();
   uint32_t event_cache_percent = 50;
+  bool resident_index = true;  // storage::StoreOptions::resident_identifiers
 };
 
 // Parses a configuration in Protobuf text format. Returns kInvalidArgument with

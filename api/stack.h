@@ -29,6 +29,7 @@ struct StackOptions {
   consent::ConsentOptions consent;
   size_t block_cache_bytes = size_t{256} << 20;
   uint32_t event_cache_percent = 50;  // storage::StoreOptions::event_cache_percent
+  bool resident_index = true;         // storage::StoreOptions::resident_identifiers
   // RocksDB environment of the store (storage::StoreOptions::env); null = the default. Not owned:
   // it must outlive the stack. Only tests set it, to inject I/O faults under the whole server.
   rocksdb::Env* env = nullptr;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -17,12 +18,21 @@
 
 namespace cdp::bench {
 
-// A positive integer from the environment, or `fallback`.
+// A positive integer from the environment, or `fallback` (also for 0: see EnvFlag).
 inline size_t EnvSize(const char* name, size_t fallback) {
   const char* text = std::getenv(name);
   size_t value = 0;
   if (text == nullptr || !absl::SimpleAtoi(text, &value) || value == 0) return fallback;
   return value;
+}
+
+// A switch from the environment: "0" is off, any other integer on, unset or not a number
+// `fallback`.
+inline bool EnvFlag(const char* name, bool fallback) {
+  const char* text = std::getenv(name);
+  int value = 0;
+  if (text == nullptr || !absl::SimpleAtoi(text, &value)) return fallback;
+  return value != 0;
 }
 
 // Benchmark set-up has no caller to report to: a failure ends the program with its reason.
@@ -51,6 +61,23 @@ inline std::string LoadAverage() {
     std::fclose(f);
   }
   return absl::StrCat(one, " ", five, " ", fifteen);
+}
+
+// A field of /proc/self/status in MiB ("VmHWM", "VmRSS"); -1 when unreadable.
+inline double ProcStatusMib(const char* field) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  double kib = -1;
+  const size_t length = std::strlen(field);
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::strncmp(line, field, length) == 0 && line[length] == ':') {
+      kib = std::strtod(line + length + 1, nullptr);
+      break;
+    }
+  }
+  std::fclose(f);
+  return kib < 0 ? -1 : kib / 1024;
 }
 
 // A fresh directory under $CDP_BENCH_DIR (default: the system temp dir); the caller removes it.

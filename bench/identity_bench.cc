@@ -6,7 +6,8 @@
 // the identifier sets of their ordinary events (FeedGenerator::HistorySets: people who have been
 // active before, so the stream's ordinary events bring nothing new) are resolved through
 // IdentityGraph::Resolve in batches of ~1000 events, each batch written with a synced
-// Store::Write under the profile writer mutex; then CompactAll, sync, and one untimed
+// Store::Write under the profile writer mutex; then CompactAll, sync, a reopen of the store (as
+// after a restart: it loads the resident blind index from disk), and one untimed
 // Resolve pass over the stream so that the block cache and the data-key cache are warm. The
 // preload rate is printed to stderr.
 //
@@ -24,6 +25,7 @@
 //                             reads no events, so the budget goes where it reads (the
 //                             store's default, 50, would halve it)
 //   CDP_BENCH_DATA_KEY_CACHE  data keys kept unwrapped; default the store's (1,000,000)
+//   CDP_BENCH_RESIDENT_INDEX  0 turns the in-memory blind index off; default on
 //   CDP_BENCH_DIR             parent of the temporary store; default the system temp dir
 //
 // Goal (docs/performance.md "Identity"): 200K identifier resolutions/s on 2 cores.
@@ -58,6 +60,8 @@ using ::cdp::bench::EnvSize;
 using ::cdp::bench::CheckOk;
 using ::cdp::bench::SecondsSince;
 using ::cdp::bench::LoadAverage;
+using ::cdp::bench::EnvFlag;
+using ::cdp::bench::ProcStatusMib;
 
 constexpr size_t kEventsPerBatch = 1000;
 constexpr int64_t kBaseMicros = 1'795'000'000'000'000;
@@ -125,17 +129,23 @@ class IdentityStore {
         EnvSize("CDP_BENCH_EVENT_CACHE_PERCENT", 1));
     store_options.data_key_cache_capacity =
         EnvSize("CDP_BENCH_DATA_KEY_CACHE", store_options.data_key_cache_capacity);
-    auto opened = storage::Store::Open(store_options);
-    CheckOk(opened.status(), "open");
-    store_ = *std::move(opened);
+    store_options.resident_identifiers = EnvFlag("CDP_BENCH_RESIDENT_INDEX", true);
     IdentityOptions options;
     options.custom_types = {bench::kCrmType};
     auto normalizer = Normalizer::Create(options);
     CheckOk(normalizer.status(), "normalizer");
     normalizer_ = *std::move(normalizer);
-    auto graph = IdentityGraph::Create(store_.get(), options);
-    CheckOk(graph.status(), "graph");
-    graph_ = *std::move(graph);
+    auto open_store = [&] {
+      graph_.reset();
+      store_.reset();
+      auto opened = storage::Store::Open(store_options);
+      CheckOk(opened.status(), "open");
+      store_ = *std::move(opened);
+      auto graph = IdentityGraph::Create(store_.get(), options);
+      CheckOk(graph.status(), "graph");
+      graph_ = *std::move(graph);
+    };
+    open_store();
 
     bench::FeedGenerator feed(people, 42, kBaseMicros);
     std::fprintf(stderr, "identity bench setup: load average %s\n", LoadAverage().c_str());
@@ -173,6 +183,10 @@ class IdentityStore {
     CheckOk(store_->CompactAll(), "compact");
     const double compact_seconds = SecondsSince(compact_start);
     ::sync();
+    // Measured as after a restart: the open loads the resident index from disk.
+    const auto reopen_start = std::chrono::steady_clock::now();
+    open_store();
+    const double reopen_seconds = SecondsSince(reopen_start);
 
     // The stream, normalized up front: normalization is the pipeline's cost, not resolution's.
     size_t bridges = 0;
@@ -206,16 +220,20 @@ class IdentityStore {
     CheckOk(stats.status(), "stats");
     std::fprintf(stderr,
                  "identity bench setup: %zu people as %zu profiles (%llu created) in %zu synced "
-                 "batches: %.1f s, %.0f profiles/s, %.0f people/s; compact %.1f s; stream %zu "
+                 "batches: %.1f s, %.0f profiles/s, %.0f people/s; compact %.1f s; reopen %.1f s "
+                 "(resident index %s: %llu entries, %.0f MiB); stream %zu "
                  "events (%.1f%% bridging); warm pass %.1f s; live SST %.0f MiB; block cache "
-                 "%zu MiB, %.0f MiB used; load average %s\n",
+                 "%zu MiB, %.0f MiB used; VmRSS %.0f MiB; load average %s\n",
                  people, profiles, static_cast<unsigned long long>(after_load.created), batches,
                  load_seconds, static_cast<double>(profiles) / load_seconds,
-                 static_cast<double>(people) / load_seconds, compact_seconds, stream_.size(),
+                 static_cast<double>(people) / load_seconds, compact_seconds, reopen_seconds,
+                 stats->resident_index_enabled ? "on" : "off",
+                 static_cast<unsigned long long>(stats->resident_index_entries),
+                 static_cast<double>(stats->resident_index_bytes) / (1 << 20), stream_.size(),
                  100.0 * static_cast<double>(bridges) / static_cast<double>(stream_.size()),
                  warm_seconds, static_cast<double>(stats->live_sst_bytes) / (1 << 20), cache_mb,
                  static_cast<double>(stats->block_cache_usage_bytes) / (1 << 20),
-                 LoadAverage().c_str());
+                 ProcStatusMib("VmRSS"), LoadAverage().c_str());
   }
 
   std::string dir_;

@@ -23,6 +23,7 @@
 //                             only to move them on a merge, so the budget goes where it
 //                             reads (the store's default, 50, would halve it)
 //   CDP_BENCH_WRITE_BUFFER_MB memtable size per column family; default 32 (the store's default)
+//   CDP_BENCH_RESIDENT_INDEX  0 turns the in-memory blind index off; default on
 //   CDP_BENCH_DIR             parent of the temporary store; default the system temp dir
 //
 // Goal (docs/performance.md "Ingest"): 100,000 events/s, peak memory under 2 GiB, 1M people.
@@ -59,25 +60,10 @@ using ::cdp::bench::EnvSize;
 using ::cdp::bench::CheckOk;
 using ::cdp::bench::SecondsSince;
 using ::cdp::bench::LoadAverage;
+using ::cdp::bench::ProcStatusMib;
+using ::cdp::bench::EnvFlag;
 
 constexpr int64_t kBaseMicros = 1'795'000'000'000'000;
-
-// A field of /proc/self/status in MiB ("VmHWM", "VmRSS"); -1 when unreadable.
-double ProcStatusMib(const char* field) {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return -1;
-  char line[256];
-  double kib = -1;
-  const size_t length = std::strlen(field);
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    if (std::strncmp(line, field, length) == 0 && line[length] == ':') {
-      kib = std::strtod(line + length + 1, nullptr);
-      break;
-    }
-  }
-  std::fclose(f);
-  return kib < 0 ? -1 : kib / 1024;
-}
 
 // NDJSON text of `events`.
 std::string Ndjson(const bench::FeedGenerator& feed, const bench::FeedEvent* events, size_t n) {
@@ -122,6 +108,7 @@ class IngestStore {
     store_options.event_cache_percent = static_cast<uint32_t>(
         EnvSize("CDP_BENCH_EVENT_CACHE_PERCENT", 1));
     store_options.write_buffer_bytes = EnvSize("CDP_BENCH_WRITE_BUFFER_MB", 32) << 20;
+    store_options.resident_identifiers = EnvFlag("CDP_BENCH_RESIDENT_INDEX", true);
     auto opened = storage::Store::Open(store_options);
     CheckOk(opened.status(), "open");
     store_ = *std::move(opened);

@@ -45,7 +45,24 @@ absl::Status Store::Write(WriteBatch& batch) {
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
-  CDP_RETURN_IF_ERROR(impl_->db->Write(write_options, batch.batch_.get(), "write failed"));
+  ResidentFamily* resident =
+      batch.resident_changes_.empty() ? nullptr : impl_->resident_identifiers.get();
+  if (resident) {
+    // Held across the write and the apply: the copy applies batches in commit order.
+    absl::MutexLock lock(&resident->write_mutex());
+    absl::Status s = impl_->db->Write(write_options, batch.batch_.get(), "write failed");
+    if (!s.ok()) {
+      if (resident->enabled()) {
+        resident->Disable();
+        LogWarning("storage", "a write to the blind index failed: its in-memory copy is off and "
+                              "index reads go to the database until the next start");
+      }
+      return s;
+    }
+    resident->Apply(batch.resident_changes_);
+  } else {
+    CDP_RETURN_IF_ERROR(impl_->db->Write(write_options, batch.batch_.get(), "write failed"));
+  }
   if (!batch.retired_keys_.empty()) {
     // The records are durable: failing here leaves unused keys, not a failed write.
     if (absl::Status s = vault_->DestroyKeys(batch.retired_keys_); !s.ok()) {
@@ -155,6 +172,11 @@ absl::StatusOr<StoreStats> Store::Stats() {
   stats.reopens = impl_->db->reopens() + vault_->reopens();
   stats.block_cache_usage_bytes =
       impl_->block_cache->GetUsage() + impl_->event_block_cache->GetUsage();
+  if (const ResidentFamily* resident = impl_->resident_identifiers.get()) {
+    stats.resident_index_enabled = resident->enabled();
+    stats.resident_index_entries = resident->size();
+    stats.resident_index_bytes = resident->memory_bytes();
+  }
   return stats;
 }
 

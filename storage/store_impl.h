@@ -10,6 +10,7 @@
 #include "rocksdb/db.h"
 #include "storage/family.h"
 #include "storage/reopenable_db.h"
+#include "storage/resident_family.h"
 #include "storage/store.h"
 
 namespace cdp::storage {
@@ -20,6 +21,9 @@ struct Store::Impl {
   std::shared_ptr<rocksdb::Cache> block_cache;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters;
   std::string key_file;
+  // The in-memory copy of the identifiers family; null when StoreOptions::resident_identifiers
+  // is off.
+  std::unique_ptr<ResidentFamily> resident_identifiers;
   // Column families in descriptor order: "default" (store meta), then one per Family. Last
   // member: its instances are closed before the filters they use go.
   std::unique_ptr<ReopenableDb> db;

@@ -1,8 +1,10 @@
 // Store::Open: options, key file, record database, store meta and key vault.
 
+#include <chrono>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/crypto.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -84,6 +86,33 @@ absl::StatusOr<pb::StoreMeta> CheckStoreMeta(const DbInstance& db, const KeyMate
   CDP_RETURN_IF_ERROR(ToAbsl(db.db()->Put(sync, MetaHandle(db), kMetaKey, meta.SerializeAsString()),
                              "cannot write store meta"));
   return meta;
+}
+
+// Loads the copy of the identifiers family that reads use instead of the database (see
+// StoreOptions::resident_identifiers), from a scan that bypasses the block cache.
+absl::StatusOr<std::unique_ptr<ResidentFamily>> LoadResidentIdentifiers(const DbInstance& db) {
+  const auto start = std::chrono::steady_clock::now();
+  auto resident = std::make_unique<ResidentFamily>();
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  read_options.readahead_size = size_t{2} << 20;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db.db()->NewIterator(read_options, FamilyHandle(db, Family::kIdentifiers)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!resident->Load(ToView(it->key()), ToView(it->value()))) {
+      LogWarning("storage", "the blind index holds a record the in-memory copy cannot: index "
+                            "reads go to the database");
+      return resident;
+    }
+  }
+  CDP_RETURN_IF_ERROR(ToAbsl(it->status(), "cannot load the blind index"));
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  LogInfo("storage", absl::StrFormat("loaded the blind index into memory: %d entries, %.0f MiB, "
+                                     "in %.1f s",
+                                     resident->size(),
+                                     static_cast<double>(resident->memory_bytes()) / (1 << 20),
+                                     took.count()));
+  return resident;
 }
 
 }  // namespace
@@ -170,6 +199,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   CDP_ASSIGN_OR_RETURN(impl->db, ReopenableDb::Open(std::move(db_options)));
   CDP_ASSIGN_OR_RETURN(pb::StoreMeta meta,
                        CheckStoreMeta(*impl->db->Current(), *keys, key_file, db_path, clock));
+  if (options.resident_identifiers) {
+    CDP_ASSIGN_OR_RETURN(impl->resident_identifiers,
+                         LoadResidentIdentifiers(*impl->db->Current()));
+  }
 
   SecureBytes index_key = keys->index_key.Clone();
   KeyVaultOptions vault_options{.path = vault_path,

@@ -59,8 +59,27 @@ absl::StatusOr<std::optional<Record>> Store::OpenValue(Family family, absl::stri
   return record;
 }
 
+const ResidentFamily* Store::ResidentFor(Family family, const Snapshot* snapshot) const {
+  if (snapshot || family != Family::kIdentifiers) return nullptr;
+  const ResidentFamily* resident = impl_->resident_identifiers.get();
+  return resident && resident->enabled() ? resident : nullptr;
+}
+
 absl::StatusOr<std::optional<Record>> Store::Get(Family family, absl::string_view key,
                                                  const Snapshot* snapshot) {
+  DataKey data_key;
+  ProfileId profile;
+  if (const ResidentFamily* resident = ResidentFor(family, snapshot)) {
+    std::string stored;
+    switch (resident->Get(key, &stored)) {
+      case ResidentFamily::Lookup::kFound:
+        return OpenValue(family, key, stored, &data_key, &profile);
+      case ResidentFamily::Lookup::kAbsent:
+        return std::nullopt;
+      case ResidentFamily::Lookup::kDisabled:
+        break;  // read the database
+    }
+  }
   const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
   rocksdb::ReadOptions read_options;
   if (snapshot) read_options.snapshot = snapshot->snapshot_;
@@ -68,8 +87,6 @@ absl::StatusOr<std::optional<Record>> Store::Get(Family family, absl::string_vie
   rocksdb::Status s = db->db()->Get(read_options, FamilyHandle(*db, family), ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
   CDP_RETURN_IF_ERROR(ToAbsl(s, absl::StrCat("read from ", FamilyName(family), " failed")));
-  DataKey data_key;
-  ProfileId profile;
   return OpenValue(family, key, ToView(value), &data_key, &profile);
 }
 
@@ -77,6 +94,20 @@ absl::StatusOr<std::vector<std::optional<Record>>> Store::MultiGet(
     Family family, absl::Span<const std::string> keys, const Snapshot* snapshot) {
   std::vector<std::optional<Record>> results(keys.size());
   if (keys.empty()) return results;
+  DataKey data_key;
+  ProfileId profile;
+  if (const ResidentFamily* resident = ResidentFor(family, snapshot)) {
+    std::string stored;
+    size_t i = 0;
+    for (; i < keys.size(); ++i) {
+      const ResidentFamily::Lookup found = resident->Get(keys[i], &stored);
+      if (found == ResidentFamily::Lookup::kDisabled) break;
+      if (found == ResidentFamily::Lookup::kAbsent) continue;
+      CDP_ASSIGN_OR_RETURN(results[i], OpenValue(family, keys[i], stored, &data_key, &profile));
+    }
+    if (i == keys.size()) return results;
+    results.assign(keys.size(), std::nullopt);  // read them all from the database
+  }
   const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
   rocksdb::ReadOptions read_options;
   if (snapshot) read_options.snapshot = snapshot->snapshot_;
@@ -87,8 +118,6 @@ absl::StatusOr<std::vector<std::optional<Record>>> Store::MultiGet(
   std::vector<rocksdb::Status> statuses(keys.size());
   db->db()->MultiGet(read_options, FamilyHandle(*db, family), keys.size(), slices.data(),
                      values.data(), statuses.data());
-  DataKey data_key;
-  ProfileId profile;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     CDP_RETURN_IF_ERROR(

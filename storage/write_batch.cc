@@ -13,6 +13,10 @@ namespace cdp::storage {
 // A rocksdb::WriteBatch records column family ids only, which every instance of the database
 // shares: the handles of whichever instance is current when an operation is added will do.
 
+bool WriteBatch::IsResident(Family family) const {
+  return family == Family::kIdentifiers && store_->impl_->resident_identifiers != nullptr;
+}
+
 WriteBatch::WriteBatch(Store* store)
     : store_(store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 WriteBatch::~WriteBatch() = default;
@@ -44,12 +48,19 @@ absl::Status WriteBatch::Put(Family family, absl::string_view key, const RecordM
   }
   const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
   batch_->Put(FamilyHandle(*db, family), ToSlice(key), stored).PermitUncheckedError();
+  if (IsResident(family)) {
+    resident_changes_.push_back(
+        {ResidentFamily::Change::Kind::kPut, std::string(key), std::move(stored)});
+  }
   return absl::OkStatus();
 }
 
 void WriteBatch::Delete(Family family, absl::string_view key) {
   const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
   batch_->Delete(FamilyHandle(*db, family), ToSlice(key)).PermitUncheckedError();
+  if (IsResident(family)) {
+    resident_changes_.push_back({ResidentFamily::Change::Kind::kDelete, std::string(key), {}});
+  }
 }
 
 absl::Status WriteBatch::MoveToProfile(Family family, absl::string_view key,
@@ -68,6 +79,10 @@ void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
   if (end.empty()) end.assign(prefix.size() + 1, '\xff');
   const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
   batch_->DeleteRange(FamilyHandle(*db, family), ToSlice(prefix), end).PermitUncheckedError();
+  if (IsResident(family)) {
+    resident_changes_.push_back(
+        {ResidentFamily::Change::Kind::kDeletePrefix, std::string(prefix), {}});
+  }
 }
 
 void WriteBatch::PutMeta(absl::string_view name, absl::string_view value) {
