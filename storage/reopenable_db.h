@@ -46,6 +46,7 @@ class DbInstance {
   rocksdb::DB* db() const { return db_.get(); }
   // The handle of the i-th descriptor given to ReopenableDb::Open (0 = "default").
   rocksdb::ColumnFamilyHandle* handle(size_t i) const { return handles_[i]; }
+  size_t handle_count() const { return handles_.size(); }
   bool read_only() const { return read_only_; }
 
  private:

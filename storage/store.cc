@@ -9,6 +9,7 @@
 #include "storage/key_codec.h"
 #include "storage/rocksdb_util.h"
 #include "storage/store_impl.h"
+#include "storage/write_order.h"
 
 namespace cdp::storage {
 
@@ -45,12 +46,14 @@ absl::Status Store::Write(WriteBatch& batch) {
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
+  std::optional<rocksdb::WriteBatch> ordered = OrderedByKey(*batch.batch_, *impl_->db->Current());
+  rocksdb::WriteBatch* records = ordered ? &*ordered : batch.batch_.get();
   ResidentFamily* resident =
       batch.resident_changes_.empty() ? nullptr : impl_->resident_identifiers.get();
   if (resident) {
     // Held across the write and the apply: the copy applies batches in commit order.
     absl::MutexLock lock(&resident->write_mutex());
-    absl::Status s = impl_->db->Write(write_options, batch.batch_.get(), "write failed");
+    absl::Status s = impl_->db->Write(write_options, records, "write failed");
     if (!s.ok()) {
       if (resident->enabled()) {
         resident->Disable();
@@ -61,7 +64,7 @@ absl::Status Store::Write(WriteBatch& batch) {
     }
     resident->Apply(batch.resident_changes_);
   } else {
-    CDP_RETURN_IF_ERROR(impl_->db->Write(write_options, batch.batch_.get(), "write failed"));
+    CDP_RETURN_IF_ERROR(impl_->db->Write(write_options, records, "write failed"));
   }
   if (!batch.retired_keys_.empty()) {
     // The records are durable: failing here leaves unused keys, not a failed write.

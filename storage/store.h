@@ -98,8 +98,9 @@ class WriteBatch {
   // `to`: Put there (sealed under `to`'s data key), Delete here. For splits and merges.
   absl::Status MoveToProfile(Family family, absl::string_view key, const Record& record,
                              const ProfileId& to);
-  // Deletes every key that starts with `prefix`.
-  void DeletePrefix(Family family, absl::string_view prefix);
+  // Deletes every key that starts with `prefix` (one range deletion). kInvalidArgument when
+  // `prefix` is empty or longer than a profile id (see InsertHintExtractor in write_order.h).
+  absl::Status DeletePrefix(Family family, absl::string_view prefix);
 
   // Writes (or deletes) the meta record `name`: a small plain value outside every family, for
   // state of the store's users that is no personal data (the signed audit head). Meta records

@@ -17,6 +17,7 @@
 #include "storage/storage.pb.h"
 #include "storage/store.h"
 #include "storage/store_impl.h"
+#include "storage/write_order.h"
 
 namespace cdp::storage {
 namespace {
@@ -40,6 +41,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   // known identifiers, nodes and profile data written by earlier calls): a whole-key bloom filter
   // answers those without descending the skip list. Profile-prefixed families add the prefix,
   // which prefix scans use.
+  // Store::Write hands each batch to RocksDB ordered by family and key (storage/write_order.h):
+  // with one insert hint per memtable, each insert starts from where the previous one ended.
+  cf.memtable_insert_with_hint_prefix_extractor = InsertHintExtractor();
   cf.memtable_whole_key_filtering = true;
   cf.memtable_prefix_bloom_size_ratio = 0.02;
   if (IsProfilePrefixed(family)) {

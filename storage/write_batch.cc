@@ -7,6 +7,7 @@
 #include "storage/key_codec.h"
 #include "storage/rocksdb_util.h"
 #include "storage/store_impl.h"
+#include "storage/write_order.h"
 
 namespace cdp::storage {
 
@@ -74,7 +75,12 @@ absl::Status WriteBatch::MoveToProfile(Family family, absl::string_view key,
   return absl::OkStatus();
 }
 
-void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
+absl::Status WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
+  if (prefix.empty() || prefix.size() > kMaxRangeDeletionStart) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("DeletePrefix: a prefix of ", prefix.size(), " bytes; 1 to ",
+                     kMaxRangeDeletionStart, " allowed"));
+  }
   std::string end = PrefixSuccessor(prefix);
   if (end.empty()) end.assign(prefix.size() + 1, '\xff');
   const std::shared_ptr<const DbInstance> db = store_->impl_->db->Current();
@@ -83,6 +89,7 @@ void WriteBatch::DeletePrefix(Family family, absl::string_view prefix) {
     resident_changes_.push_back(
         {ResidentFamily::Change::Kind::kDeletePrefix, std::string(prefix), {}});
   }
+  return absl::OkStatus();
 }
 
 void WriteBatch::PutMeta(absl::string_view name, absl::string_view value) {

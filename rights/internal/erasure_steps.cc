@@ -19,7 +19,7 @@ absl::Status DeleteRecords(storage::Store* store, consent::AuditLog* audit,
                            pb::ErasureRecord record, const ProfileId& profile) {
   storage::WriteBatch batch = store->NewBatch();
   for (Family family : kProfileFamilies) {
-    batch.DeletePrefix(family, storage::ProfileKey(profile));
+    CDP_RETURN_IF_ERROR(batch.DeletePrefix(family, storage::ProfileKey(profile)));
   }
   pb::SuppressionEntry suppressed;
   suppressed.set_erase_id(record.erase_id());

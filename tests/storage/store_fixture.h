@@ -65,6 +65,16 @@ class StoreTestBase : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status;
   }
 
+  // What the database itself holds under `key`: read from a snapshot, which reads past the
+  // in-memory copy of the identifiers family.
+  std::string StoredValueOrDie(Family family, const std::string& key) {
+    std::unique_ptr<Snapshot> snapshot = store_->GetSnapshot();
+    absl::StatusOr<std::optional<Record>> record = store_->Get(family, key, snapshot.get());
+    EXPECT_TRUE(record.ok()) << record.status();
+    if (!record.ok() || !record->has_value()) return "<absent>";
+    return (*record)->value;
+  }
+
   std::string GetValueOrDie(Family family, const std::string& key) {
     absl::StatusOr<std::optional<Record>> record = store_->Get(family, key);
     EXPECT_TRUE(record.ok()) << record.status();

@@ -143,7 +143,7 @@ TEST_F(StoreTest, DeletePrefixRemovesOneProfileOnly) {
     PutOrDie(Family::kEvents, ProfileRecordKey(b, t, 0), "b");
   }
   WriteBatch batch = store_->NewBatch();
-  batch.DeletePrefix(Family::kEvents, ProfileKey(a));
+  ASSERT_THAT(batch.DeletePrefix(Family::kEvents, ProfileKey(a)), IsOk());
   ASSERT_THAT(store_->Write(batch), IsOk());
   int a_count = 0, b_count = 0;
   auto count = [](int* n) {
@@ -194,7 +194,7 @@ TEST_F(StoreTest, BatchAppliesOperationsOnOneKeyInTheirOrder) {
     ASSERT_THAT(with_range.Put(Family::kEvents, ProfileRecordKey(a, 1000 + t, 0), {}, "x"),
                 IsOk());
   }
-  with_range.DeletePrefix(Family::kEvents, ProfileKey(a));
+  ASSERT_THAT(with_range.DeletePrefix(Family::kEvents, ProfileKey(a)), IsOk());
   ASSERT_THAT(with_range.Put(Family::kEvents, ProfileRecordKey(a, 5, 0), {}, "after"), IsOk());
   ASSERT_THAT(store_->Write(with_range), IsOk());
   int left = 0;
