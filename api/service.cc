@@ -146,6 +146,11 @@ std::vector<std::pair<std::string, int64_t>> ServiceCore::Gauges() {
     gauges.emplace_back("store_memtable_bytes", static_cast<int64_t>(stats->memtable_bytes));
     gauges.emplace_back("store_recovering", stats->recovering ? 1 : 0);
     gauges.emplace_back("store_reopens", static_cast<int64_t>(stats->reopens));
+    gauges.emplace_back("store_resident_index_enabled", stats->resident_index_enabled ? 1 : 0);
+    gauges.emplace_back("store_resident_index_entries",
+                        static_cast<int64_t>(stats->resident_index_entries));
+    gauges.emplace_back("store_resident_index_bytes",
+                        static_cast<int64_t>(stats->resident_index_bytes));
   }
   return gauges;
 }

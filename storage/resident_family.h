@@ -1,8 +1,9 @@
 #pragma once
 // ResidentFamily: an exact in-memory copy of one column family whose keys are 32-byte digests
-// (the blind index: identifier hash -> index entry), so that point reads of it cost a hash
-// lookup instead of a RocksDB read (~0.2 µs instead of ~3.7 µs per key at 1M people, see
-// docs/performance.md). Internal to storage/: Store keeps it in step with the database.
+// (the blind index: identifier hash -> index entry), so that a point read of it costs a hash
+// lookup instead of a RocksDB read of a cached block (~3.7 µs per key at 1M people, half of
+// identity resolution's time; see docs/performance.md). Internal to storage/: Store keeps it in
+// step with the database.
 //
 // Contract with Store:
 //   - Load fills it from a scan of the family at open, before any write;

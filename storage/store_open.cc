@@ -41,14 +41,14 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   // known identifiers, nodes and profile data written by earlier calls): a whole-key bloom filter
   // answers those without descending the skip list. Profile-prefixed families add the prefix,
   // which prefix scans use.
-  // Store::Write hands each batch to RocksDB ordered by family and key (storage/write_order.h):
-  // with one insert hint per memtable, each insert starts from where the previous one ended.
-  cf.memtable_insert_with_hint_prefix_extractor = InsertHintExtractor();
   cf.memtable_whole_key_filtering = true;
   cf.memtable_prefix_bloom_size_ratio = 0.02;
   if (IsProfilePrefixed(family)) {
     cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(ProfileId::kSize));
   }
+  // Store::Write hands each batch to RocksDB ordered by family and key (storage/write_order.h):
+  // with one insert hint per memtable, each insert starts from where the previous one ended.
+  cf.memtable_insert_with_hint_prefix_extractor = InsertHintExtractor();
   // A lookup reads a person's newest events (~20 of ~1 KB, adjacent keys) in one scan: in 16 KiB
   // blocks that is 1-2 block reads instead of 5-6 when the blocks are not cached, which halved the
   // wall time of uncached lookups (docs/performance.md); cached scans cost the same.

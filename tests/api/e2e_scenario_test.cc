@@ -413,6 +413,7 @@ TEST_F(E2eScenarioTest, HealthStatsAndMetricsReportTheCalls) {
   CDP_ASSERT_OK_AND_ASSIGN(std::string metrics, HttpGet(server_->metrics_port(), "/metrics"));
   EXPECT_THAT(metrics, HasSubstr("cdp_calls_total"));
   EXPECT_THAT(metrics, HasSubstr("call=\"getContext\""));
+  EXPECT_THAT(metrics, HasSubstr("\ncdp_store_resident_index_enabled 1\n"));
 }
 
 TEST(E2eServeTest, InvalidConfigurationStopsTheStartNamingTheField) {
