@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "common/status_macros.h"
 #include "identity/identity_graph.h"
 #include "identity/internal/resolve_batch.h"
@@ -129,8 +130,8 @@ const IdentityGraph::Batch::Candidate* IdentityGraph::Batch::Anchor(
 }
 
 uint64_t IdentityGraph::Batch::HashOf(absl::Span<const Candidate* const> members) {
-  std::vector<const crypto::Digest*> digests;
-  digests.reserve(members.size());
+  // Inline storage: this runs for every event, twice, and events carry a few identifiers.
+  absl::InlinedVector<const crypto::Digest*, 8> digests;
   for (const Candidate* c : members) digests.push_back(&c->hash);
   return internal::ObservationHash(digests);
 }
@@ -139,8 +140,7 @@ absl::StatusOr<std::optional<ProfileId>> IdentityGraph::Batch::ResolvedByIndex(
     const std::vector<Candidate>& candidates) {
   if (candidates.empty()) return std::nullopt;
   std::optional<ProfileId> profile;
-  std::vector<const Candidate*> members;
-  members.reserve(candidates.size());
+  absl::InlinedVector<const Candidate*, 8> members;
   for (const Candidate& c : candidates) {
     CDP_ASSIGN_OR_RETURN(const std::optional<IndexEntry>* entry, Lookup(c.hash));
     if (!*entry) return std::nullopt;
