@@ -143,21 +143,18 @@ TEST_F(ResidentIndexTest, SnapshotsReadTheDatabaseAsOfTheirTime) {
 }
 
 TEST_F(ResidentIndexTest, AFailedWriteTurnsTheCopyOffAndReadsStayRight) {
-  auto fs = std::make_shared<testing::FaultFileSystem>(rocksdb::FileSystem::Default());
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  StoreOptions options = Options();
-  options.env = env.get();
+  const StoreOptions options = FaultyOptions();
   Open(options);
   PutOrDie(Family::kIdentifiers, Key(1), "before");
 
-  fs->SetDiskFull(true);
+  fault_fs_->SetDiskFull(true);
   WriteBatch batch = store_->NewBatch();
   ASSERT_THAT(batch.Put(Family::kIdentifiers, Key(1), {}, "during"), IsOk());
   EXPECT_THAT(store_->Write(batch), StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_FALSE(Stats().resident_index_enabled);
   EXPECT_EQ(GetValueOrDie(Family::kIdentifiers, Key(1)), "before");
 
-  fs->SetDiskFull(false);
+  fault_fs_->SetDiskFull(false);
   // RocksDB resumes by itself once space is back; until then writes still fail.
   absl::Status retried = store_->Write(batch);
   for (int i = 0; i < 600 && !retried.ok(); ++i) {
@@ -170,7 +167,6 @@ TEST_F(ResidentIndexTest, AFailedWriteTurnsTheCopyOffAndReadsStayRight) {
   Open(options);  // the next open loads the copy again
   EXPECT_TRUE(Stats().resident_index_enabled);
   EXPECT_EQ(GetValueOrDie(Family::kIdentifiers, Key(1)), "during");
-  Close();  // before `env` goes out of scope
 }
 
 TEST_F(ResidentIndexTest, OffByOptionEveryReadGoesToTheDatabase) {

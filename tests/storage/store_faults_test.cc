@@ -71,24 +71,20 @@ TEST_F(StoreFaultsTest, CorruptManifestRefusesToOpen) {
 }
 
 TEST_F(StoreFaultsTest, FullDiskFailsTheWriteClearlyAndReadsStillWork) {
-  auto fs = std::make_shared<testing::FaultFileSystem>(rocksdb::FileSystem::Default());
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  StoreOptions options = Options();
-  options.env = env.get();
+  const StoreOptions options = FaultyOptions();
   Open(options);
   ProfileId a = NewProfile();
   PutOrDie(Family::kProfiles, ProfileKey(a), "before");
 
-  fs->SetDiskFull(true);
+  fault_fs_->SetDiskFull(true);
   WriteBatch batch = store_->NewBatch();
   ASSERT_THAT(batch.Put(Family::kProfiles, ProfileKey(a), {}, "during"), IsOk());
   EXPECT_THAT(store_->Write(batch), StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(a)), "before");
-  fs->SetDiskFull(false);
+  fault_fs_->SetDiskFull(false);
   Close();
   Open(options);
   EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(a)), "before");
-  Close();  // before `env` goes out of scope
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "rocksdb/db.h"
 #include "storage/key_codec.h"
 #include "storage/store.h"
+#include "tests/storage/fault_fs.h"
 #include "tests/support/raw_db.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
@@ -36,6 +37,16 @@ class StoreTestBase : public ::testing::Test {
     options.write_buffer_bytes = 4 << 20;
     options.data_key_cache_capacity = 1024;
     options.clock = &clock_;
+    return options;
+  }
+
+  // Options() for a store on a file system that fails on demand (fault_fs_). The fixture owns
+  // the file system and its env and destroys the store before them.
+  StoreOptions FaultyOptions() {
+    fault_fs_ = std::make_shared<FaultFileSystem>(rocksdb::FileSystem::Default());
+    fault_env_ = rocksdb::NewCompositeEnv(fault_fs_);
+    StoreOptions options = Options();
+    options.env = fault_env_.get();
     return options;
   }
 
@@ -84,7 +95,9 @@ class StoreTestBase : public ::testing::Test {
 
   cdp::testing::TempDir dir_;
   mutable ManualClock clock_;
-  std::unique_ptr<Store> store_;
+  std::shared_ptr<FaultFileSystem> fault_fs_;  // set by FaultyOptions
+  std::unique_ptr<rocksdb::Env> fault_env_;
+  std::unique_ptr<Store> store_;  // last: destroyed before the env it may use
 };
 
 }  // namespace cdp::storage::testing
