@@ -38,6 +38,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                                                     .block_cache_bytes = c.block_cache_bytes,
                                                     .event_cache_percent = c.event_cache_percent,
                                                     .resident_index = c.resident_index,
+                                                    .compress_events = c.compress_events,
                                                     .env = storage_env}));
   CDP_ASSIGN_OR_RETURN(TokenEntry admin, EnsureAdminToken(AdminTokenPath(c.data_dir)));
   server->core_ = std::make_unique<ServiceCore>(server->stack_.get(), &server->config_,

@@ -254,6 +254,7 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
                               "storage.event_cache_percent", &event_percent));
   config.event_cache_percent = static_cast<uint32_t>(event_percent);
   if (in.storage().has_resident_index()) config.resident_index = in.storage().resident_index();
+  if (in.storage().has_compress_events()) config.compress_events = in.storage().compress_events();
   return config;
 }
 

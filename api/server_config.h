@@ -109,6 +109,7 @@ struct ServerConfig {
   size_t block_cache_bytes = DefaultBlockCacheBytes();
   uint32_t event_cache_percent = 50;
   bool resident_index = true;  // storage::StoreOptions::resident_identifiers
+  bool compress_events = true;  // ingest::PipelineOptions::compress_events
 };
 
 // Parses a configuration in Protobuf text format. Returns kInvalidArgument with

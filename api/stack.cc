@@ -29,7 +29,8 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Open(const StackOptions& options) 
                                             .normalizer = stack->normalizer.get(),
                                             .consent = stack->consent.get(),
                                             .conversations = stack->conversations.get(),
-                                        }));
+                                        },
+                                        {.compress_events = options.compress_events}));
   stack->reader = std::make_unique<ingest::ContextReader>(
       stack->store.get(), stack->identity.get(), stack->consent.get(), stack->retention.get());
   CDP_ASSIGN_OR_RETURN(stack->audit, consent::AuditLog::Open(stack->store.get()));

@@ -30,6 +30,7 @@ struct StackOptions {
   size_t block_cache_bytes = size_t{256} << 20;
   uint32_t event_cache_percent = 50;  // storage::StoreOptions::event_cache_percent
   bool resident_index = true;         // storage::StoreOptions::resident_identifiers
+  bool compress_events = true;        // ingest::PipelineOptions::compress_events
   // RocksDB environment of the store (storage::StoreOptions::env); null = the default. Not owned:
   // it must outlive the stack. Only tests set it, to inject I/O faults under the whole server.
   rocksdb::Env* env = nullptr;

@@ -24,6 +24,8 @@
 //                             reads (the store's default, 50, would halve it)
 //   CDP_BENCH_WRITE_BUFFER_MB memtable size per column family; default 32 (the store's default)
 //   CDP_BENCH_RESIDENT_INDEX  0 turns the in-memory blind index off; default on
+//   CDP_BENCH_COMPRESS        0 stores event JSON uncompressed (PipelineOptions::compress_events);
+//                             default on
 //   CDP_BENCH_DIR             parent of the temporary store; default the system temp dir
 //
 // Goal (docs/performance.md "Ingest"): 100,000 events/s, peak memory under 2 GiB, 1M people.
@@ -126,7 +128,8 @@ class IngestStore {
     auto pipeline = Pipeline::Create({.store = store_.get(),
                                       .identity = graph_.get(),
                                       .normalizer = normalizer_.get(),
-                                      .consent = ledger_.get()});
+                                      .consent = ledger_.get()},
+                                     {.compress_events = EnvFlag("CDP_BENCH_COMPRESS", true)});
     CheckOk(pipeline.status(), "pipeline");
     pipeline_ = *std::move(pipeline);
     auto parser = SegmentParser::Create(ParserOptions{});

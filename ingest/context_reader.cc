@@ -9,6 +9,7 @@
 
 #include "common/status_macros.h"
 #include "identity/event_envelope.h"
+#include "ingest/event_json.h"
 #include "ingest/ingest.pb.h"
 #include "ingest/parsed_event.h"
 #include "ingest/profile_data.h"
@@ -81,6 +82,8 @@ struct EventBodyView {
   int32_t type = 0;
   absl::string_view name;
   absl::string_view json;
+  uint32_t json_dictionary = 0;
+  absl::string_view json_compressed;
   absl::string_view channel;
   std::vector<absl::string_view> purposes;
 };
@@ -102,6 +105,10 @@ bool DecodeEventBody(absl::string_view bytes, EventBodyView* body) {
       ok = in.View(&body->purposes.emplace_back(), true);
     } else if (in.is_bytes() && in.field() == pb::EventBody::kChannelFieldNumber) {
       ok = in.View(&body->channel, true);
+    } else if (in.is_varint() && in.field() == pb::EventBody::kJsonDictionaryFieldNumber) {
+      ok = in.Varint(&body->json_dictionary);
+    } else if (in.is_bytes() && in.field() == pb::EventBody::kJsonCompressedFieldNumber) {
+      ok = in.View(&body->json_compressed, false);
     } else {
       ok = in.Skip();  // received_micros, unknown or mistyped fields
     }
@@ -335,10 +342,13 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
               body.purposes.end()) {
             return true;
           }
-          context.recent_events.push_back({std::string(event->message_id),
-                                           EventTypeName(static_cast<EventType>(body.type)),
-                                           std::string(body.name), stored.meta.time_micros,
-                                           std::string(body.channel), std::string(body.json)});
+          EventView& view = context.recent_events.emplace_back(
+              EventView{std::string(event->message_id),
+                        EventTypeName(static_cast<EventType>(body.type)), std::string(body.name),
+                        stored.meta.time_micros, std::string(body.channel), {}});
+          decode_status = StoredEventJson(store_->codec(), body.json, body.json_dictionary,
+                                          body.json_compressed, &view.json);
+          if (!decode_status.ok()) return false;
           return context.recent_events.size() < request.max_events;
         }));
     CDP_RETURN_IF_ERROR(decode_status);

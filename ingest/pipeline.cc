@@ -1,11 +1,14 @@
 #include "ingest/pipeline.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "consent/record_category.h"
 #include "identity/event_envelope.h"
@@ -105,7 +108,8 @@ class Pipeline::MergeHook final : public identity::MergeHook {
         if (part.is_original) batch.Delete(Family::kProfiles, ProfileDataKey(part.profile));
         continue;
       }
-      CDP_ASSIGN_OR_RETURN(pb::ProfileData data, RebuildProfileData(part.events));
+      CDP_ASSIGN_OR_RETURN(pb::ProfileData data,
+                           RebuildProfileData(pipeline_->deps_.store->codec(), part.events));
       CDP_RETURN_IF_ERROR(batch.Put(
           Family::kProfiles, ProfileDataKey(part.profile),
           {.category = consent::kCategoryProfileData, .time_micros = data.last_seen_micros()},
@@ -118,20 +122,58 @@ class Pipeline::MergeHook final : public identity::MergeHook {
   Pipeline* pipeline_;
 };
 
-Pipeline::Pipeline(const Deps& deps) : deps_(deps), hook_(std::make_unique<MergeHook>(this)) {
+Pipeline::Pipeline(const Deps& deps, PipelineOptions options)
+    : deps_(deps),
+      options_(std::move(options)),
+      sampler_(options_.dictionary),
+      hook_(std::make_unique<MergeHook>(this)) {
   if (deps_.clock == nullptr) deps_.clock = &deps_.store->clock();
 }
 
 Pipeline::~Pipeline() = default;
 
-absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const Deps& deps) {
+absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const Deps& deps,
+                                                           PipelineOptions options) {
   if (!deps.store || !deps.identity || !deps.normalizer || !deps.consent) {
     return absl::InvalidArgumentError("pipeline needs a store, identity graph, normalizer and "
                                       "consent ledger");
   }
-  std::unique_ptr<Pipeline> pipeline(new Pipeline(deps));
+  std::unique_ptr<Pipeline> pipeline(new Pipeline(deps, std::move(options)));
   deps.identity->AddMergeHook(pipeline->hook_.get());
   return pipeline;
+}
+
+void Pipeline::SetJson(const ProfileId& profile, absl::string_view json, pb::EventBody* body) {
+  if (options_.compress_events) {
+    const storage::DictionaryCodec& codec = deps_.store->codec();
+    const uint32_t dictionary = codec.Compress(json, body->mutable_json_compressed());
+    if (dictionary != storage::DictionaryCodec::kNone) {
+      body->set_json_dictionary(dictionary);
+      return;
+    }
+    sampler_.Add(profile, json);
+  }
+  body->set_json(json.data(), json.size());
+}
+
+void Pipeline::MaybeTrainDictionary() {
+  if (!options_.compress_events || !sampler_.Ready()) return;
+  if (deps_.store->codec().current() != storage::DictionaryCodec::kNone) return;
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::string> dictionary = sampler_.Train();
+  absl::StatusOr<uint32_t> id =
+      dictionary.ok() ? deps_.store->AddDictionary(*std::move(dictionary))
+                      : absl::StatusOr<uint32_t>(dictionary.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!id.ok()) {
+    LogWarning("ingest", absl::StrCat("events stay uncompressed: no value dictionary (",
+                                      id.status().ToString(), ")"));
+    return;
+  }
+  LogInfo("ingest", absl::StrFormat("trained value dictionary %d in %.2f s: events are stored "
+                                    "compressed from now on",
+                                    *id, seconds));
 }
 
 absl::StatusOr<pb::ProfileData> Pipeline::LoadData(const ProfileId& profile) {
@@ -330,7 +372,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     pb::EventBody body;
     body.set_type(static_cast<int32_t>(event.type));
     body.set_name(event.name);
-    body.set_json(event.json);
+    SetJson(profile, event.json, &body);
     for (std::string& purpose : purposes) body.add_purposes(std::move(purpose));
     body.set_channel(event.channel);
     body.set_received_micros(now);
@@ -357,6 +399,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
         data.SerializeAsString()));
   }
   CDP_RETURN_IF_ERROR(deps_.store->Write(batch));
+  MaybeTrainDictionary();
 
   for (RecordResult& result : results) {
     switch (result.outcome) {

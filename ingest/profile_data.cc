@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "identity/event_envelope.h"
+#include "ingest/event_json.h"
 #include "ingest/internal/segment_event.h"
 #include "simdjson.h"
 #include "storage/key_codec.h"
@@ -94,10 +95,11 @@ void CombineProfileData(const pb::ProfileData& from, pb::ProfileData* into) {
 }
 
 absl::StatusOr<pb::ProfileData> RebuildProfileData(
-    absl::Span<const storage::Record* const> events) {
+    const storage::DictionaryCodec& codec, absl::Span<const storage::Record* const> events) {
   pb::ProfileData data;
   simdjson::dom::parser parser;
   pb::EventBody body;
+  std::string json;
   for (const storage::Record* record : events) {
     CDP_ASSIGN_OR_RETURN(identity::StoredEventView stored,
                          identity::DecodeEventView(record->value));
@@ -110,8 +112,9 @@ absl::StatusOr<pb::ProfileData> RebuildProfileData(
     event.channel = body.channel();
     event.message_id.assign(stored.message_id.data(), stored.message_id.size());
     event.time_micros = record->meta.time_micros;
+    CDP_RETURN_IF_ERROR(StoredEventJson(codec, body, &json));
     simdjson::dom::object root;
-    if (parser.parse(body.json()).get_object().get(root) == simdjson::SUCCESS) {
+    if (parser.parse(json).get_object().get(root) == simdjson::SUCCESS) {
       internal::ExtractStoredTraits(root, &event);
     }
     ApplyTraits(event.traits, event.time_micros, event.message_id, &data);

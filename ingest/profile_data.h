@@ -35,8 +35,9 @@ void CombineProfileData(const pb::ProfileData& from, pb::ProfileData* into);
 
 // The profile data that `events` (stored event records, oldest first, as in the events family)
 // make when applied in order: traits and facts rebuilt from the events alone, as an unmerge
-// gives each part. Traits whose events are gone (expired) are not recovered. kDataLoss when a
-// record is not a stored event.
-absl::StatusOr<pb::ProfileData> RebuildProfileData(absl::Span<const storage::Record* const> events);
+// gives each part. Traits whose events are gone (expired) are not recovered. `codec` opens
+// compressed event JSON. kDataLoss when a record is not a stored event.
+absl::StatusOr<pb::ProfileData> RebuildProfileData(const storage::DictionaryCodec& codec,
+                                                   absl::Span<const storage::Record* const> events);
 
 }  // namespace cdp::ingest

@@ -18,6 +18,7 @@
 #include "common/status_macros.h"
 #include "identity/event_envelope.h"
 #include "ingest/conversation_store.h"
+#include "ingest/event_json.h"
 #include "ingest/ingest.pb.h"
 #include "ingest/parsed_event.h"
 #include "ingest/profile_data.h"
@@ -202,6 +203,7 @@ absl::Status SubjectRights::Export(const ProfileId& profile, const Requester& wh
   o += "],\"events\":[";
   absl::Status status;
   bool first_event = true;
+  std::string json;
   CDP_RETURN_IF_ERROR(store_->Scan(
       Family::kEvents, storage::ProfileKey(id), {.snapshot = snapshot.get()},
       [&](absl::string_view, storage::Record stored) {
@@ -226,7 +228,9 @@ absl::Status SubjectRights::Export(const ProfileId& profile, const Requester& wh
           Str(body.purposes(k), &o);
         }
         o += "],\"event\":";
-        RawJson(body.json(), &o);
+        status = ingest::StoredEventJson(store_->codec(), body, &json);
+        if (!status.ok()) return false;
+        RawJson(json, &o);
         o += "}";
         status = w.MaybeFlush();
         return status.ok();

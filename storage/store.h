@@ -31,6 +31,7 @@
 #include "common/profile_id.h"
 #include "common/secure_bytes.h"
 #include "storage/blind_index.h"
+#include "storage/dictionary_codec.h"
 #include "storage/family.h"
 #include "storage/key_vault.h"
 #include "storage/record.h"
@@ -259,6 +260,14 @@ class Store {
   // file is the store's. For MACs over non-personal state (the audit head); never stored.
   SecureBytes DeriveKey(absl::string_view purpose) const;
 
+  // Value compression with dictionaries trained on this store's data (dictionary_codec.h): the
+  // codec holds every dictionary the store has recorded, loaded at open.
+  const DictionaryCodec& codec() const { return codec_; }
+  // Durably records `content` as the next dictionary (sealed, in a meta record; see
+  // DictionaryCodec for what it may hold) and then makes it the one Compress uses. Returns its
+  // id. Concurrent calls serialize. kInvalidArgument as DictionaryCodec::Add.
+  absl::StatusOr<uint32_t> AddDictionary(std::string content);
+
   const BlindIndex& blind_index() const { return *blind_index_; }
   KeyVault& key_vault() { return *vault_; }
   const StoreOptions& options() const { return options_; }
@@ -308,6 +317,9 @@ class Store {
   absl::StatusOr<std::string> Seal(Family family, absl::string_view key, const RecordMeta& meta,
                                    absl::string_view value, const DataKey& key_for_batch);
 
+  // Loads the recorded dictionaries into codec_ (at open).
+  absl::Status LoadDictionaries();
+
   StoreOptions options_;
   Clock* clock_;
   std::unique_ptr<Impl> impl_;
@@ -315,6 +327,8 @@ class Store {
   SecureBytes derivation_key_;  // the index key, input of DeriveKey
   std::unique_ptr<KeyVault> vault_;
   absl::Mutex profile_writer_mu_;
+  absl::Mutex dictionaries_mu_;  // serializes AddDictionary
+  DictionaryCodec codec_;
 };
 
 }  // namespace cdp::storage

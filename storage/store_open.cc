@@ -220,6 +220,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   store->derivation_key_ = index_key.Clone();
   store->blind_index_ = std::make_unique<BlindIndex>(std::move(index_key));
   store->vault_ = std::move(vault);
+  CDP_RETURN_IF_ERROR(store->LoadDictionaries());
   return store;
 }
 

@@ -39,7 +39,8 @@ class PipelineTestBase : public ::testing::Test {
                                   .identity = graph_.get(),
                                   .normalizer = normalizer_.get(),
                                   .consent = ledger_.get(),
-                                  .clock = &clock_})
+                                  .clock = &clock_},
+                                 pipeline_options_)
                     .value();
     ParserOptions parser_options;
     parser_options.clock = &clock_;
@@ -96,6 +97,8 @@ class PipelineTestBase : public ::testing::Test {
   ManualClock clock_{1'795'000'000'000'000};
   // Retention policy of the store opened by Open(); null (the default) keeps everything.
   std::shared_ptr<const storage::RetentionPolicy> store_retention_;
+  // Options of the pipeline opened by Open().
+  PipelineOptions pipeline_options_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<identity::Normalizer> normalizer_;
   std::unique_ptr<identity::IdentityGraph> graph_;
