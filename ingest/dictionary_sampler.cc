@@ -135,9 +135,12 @@ void DictionarySampler::Add(const ProfileId& profile, absl::string_view json) {
     Clear();
     if (json.size() > options_.max_sample_bytes) return;
   }
-  auto [it, inserted] = profiles_.try_emplace(profile, static_cast<uint32_t>(profiles_.size()));
+  auto [it, inserted] =
+      profiles_.try_emplace(profile, Sampled{static_cast<uint32_t>(profiles_.size()), 0});
+  if (it->second.events >= options_.max_events_per_profile) return;
+  ++it->second.events;
   samples_.emplace_back(json);
-  sample_profiles_.push_back(it->second);
+  sample_profiles_.push_back(it->second.index);
   bytes_ += json.size();
   if (samples_.size() >= options_.sample_events && profiles_.size() < options_.min_profiles) {
     Clear();

@@ -31,6 +31,10 @@ struct DictionarySamplerOptions {
   // Distinct profiles the sample must span. A sample that fills up with fewer is dropped and
   // sampling starts over, so a store of few people is never compressed. Default 1,000.
   size_t min_profiles = 1'000;
+  // Events sampled per profile at most; later ones are passed over. Spreads the sample over many
+  // people when a feed arrives person by person (a backfill), and keeps one busy person from
+  // filling it. Default 4.
+  size_t max_events_per_profile = 4;
   // A key or value is kept when at least this share of the sampled profiles carried it...
   double min_profile_share = 0.01;
   // ...and at least this many. Default 20.
@@ -60,8 +64,12 @@ class DictionarySampler {
 
   DictionarySamplerOptions options_;
   std::vector<std::string> samples_;
-  std::vector<uint32_t> sample_profiles_;  // per sample, its profile's index in profiles_
-  absl::flat_hash_map<ProfileId, uint32_t> profiles_;
+  struct Sampled {
+    uint32_t index;   // in order of first sample
+    uint32_t events;  // sampled so far
+  };
+  std::vector<uint32_t> sample_profiles_;  // per sample, its profile's index
+  absl::flat_hash_map<ProfileId, Sampled> profiles_;
   size_t bytes_ = 0;
 };
 

@@ -36,6 +36,7 @@ DictionarySamplerOptions Small() {
   return {.sample_events = 400,
           .max_sample_bytes = 1 << 20,
           .min_profiles = 40,
+          .max_events_per_profile = 10,
           .min_profile_share = 0.05,
           .min_profiles_per_token = 3,
           .dictionary_bytes = 4096};
@@ -51,11 +52,25 @@ TEST(DictionarySamplerTest, ReadyOnlyWithEnoughEventsFromEnoughPeople) {
 }
 
 TEST(DictionarySamplerTest, ASampleOfTooFewPeopleStartsOver) {
-  DictionarySampler sampler(Small());
+  DictionarySamplerOptions options = Small();
+  options.max_events_per_profile = 1000;
+  DictionarySampler sampler(options);
   for (int n = 0; n < 400; ++n) sampler.Add(Person(n % 10), Event(n % 10, n));
   EXPECT_FALSE(sampler.Ready());
   EXPECT_TRUE(sampler.Scrubbed().empty());
   for (int n = 0; n < 400; ++n) sampler.Add(Person(n % 60), Event(n % 60, n));
+  EXPECT_TRUE(sampler.Ready());
+}
+
+TEST(DictionarySamplerTest, TakesAtMostAFewEventsOfEachPerson) {
+  DictionarySampler sampler(Small());
+  // A backfill arriving person by person, 25 events each: 10 of each are sampled.
+  for (int p = 0; p < 39; ++p) {
+    for (int n = 0; n < 25; ++n) sampler.Add(Person(p), Event(p, n));
+  }
+  EXPECT_FALSE(sampler.Ready());
+  EXPECT_EQ(sampler.Scrubbed().size(), 390u);
+  for (int n = 0; n < 25; ++n) sampler.Add(Person(39), Event(39, n));
   EXPECT_TRUE(sampler.Ready());
 }
 

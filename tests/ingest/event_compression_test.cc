@@ -33,6 +33,7 @@ class EventCompressionTest : public testing::PipelineTestBase {
     pipeline_options_.dictionary = {.sample_events = 300,
                                     .max_sample_bytes = 1 << 20,
                                     .min_profiles = 30,
+                                    .max_events_per_profile = 10,
                                     .min_profile_share = 0.05,
                                     .min_profiles_per_token = 3,
                                     .dictionary_bytes = 4096};
