@@ -129,7 +129,7 @@ void DictionarySampler::Add(const ProfileId& profile, absl::string_view json) {
   if (bytes_ + json.size() > options_.max_sample_bytes) {
     // Full by bytes: train on it when it spans enough people, else start over.
     if (profiles_.size() >= options_.min_profiles) {
-      options_.sample_events = samples_.size();
+      full_ = true;
       return;
     }
     Clear();
@@ -148,7 +148,7 @@ void DictionarySampler::Add(const ProfileId& profile, absl::string_view json) {
 }
 
 bool DictionarySampler::Ready() const {
-  return !samples_.empty() && samples_.size() >= options_.sample_events &&
+  return !samples_.empty() && (full_ || samples_.size() >= options_.sample_events) &&
          profiles_.size() >= options_.min_profiles;
 }
 
@@ -159,6 +159,7 @@ void DictionarySampler::Clear() {
   sample_profiles_.shrink_to_fit();
   profiles_.clear();
   bytes_ = 0;
+  full_ = false;
 }
 
 std::vector<std::string> DictionarySampler::Scrubbed() const {

@@ -71,6 +71,7 @@ class DictionarySampler {
   std::vector<uint32_t> sample_profiles_;  // per sample, its profile's index
   absl::flat_hash_map<ProfileId, Sampled> profiles_;
   size_t bytes_ = 0;
+  bool full_ = false;  // max_sample_bytes reached with enough profiles: ready early
 };
 
 }  // namespace cdp::ingest
