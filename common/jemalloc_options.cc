@@ -5,7 +5,7 @@
 // returned to the kernel as they age. With the default (10 s) a server whose block cache turns
 // over (a lookup that misses reads a 16 KiB block and evicts another) spent ~11% of a lookup's
 // CPU in madvise and the TLB shootdowns it sends to the other core (docs/performance.md,
-// "jemalloc keeps freed pages"). The cost: the process's resident memory stays at its high-water
+// "Compressed event JSON and jemalloc keeping its pages"). The cost: the process's resident memory stays at its high-water
 // mark instead of shrinking after a burst.
 
 extern "C" {

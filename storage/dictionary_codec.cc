@@ -91,7 +91,10 @@ uint32_t DictionaryCodec::Compress(absl::string_view value, std::string* out) co
                                             value.size(), dictionary->cdict);
   // Cannot fail: the output holds the bound and the dictionary loaded. Should it ever, the value
   // is stored as it is.
-  if (ZSTD_isError(n)) return kNone;
+  if (ZSTD_isError(n)) {
+    out->clear();
+    return kNone;
+  }
   out->resize(n);
   return id;
 }
