@@ -12,6 +12,9 @@
 //            (bench/reader_probe.h). Runs before the Thrift modes, after the warm-up.
 //   reader_batch  (in process only) getContexts' lookups without Thrift: CDP_BENCH_BATCH_PEOPLE
 //            lookups per batch, alternately on one thread and over the server's lookup pool.
+//   floor    this machine's floor: the load of `fixed` (or of `closed` when CDP_BENCH_RATE is 0)
+//            against an in-process TCP server that answers a request of getContext's size with
+//            a response of getContext's average size and does nothing else (bench/echo_floor.h)
 //
 // Every call asks for purpose "support" with the default max_events (20), for a person picked
 // uniformly at random by email. The cx token is used (identifiers come back masked).
@@ -31,10 +34,11 @@
 //   CDP_BENCH_RATE                fixed mode's total calls/s; default 20000
 //   CDP_BENCH_BATCH_PEOPLE        people per getContexts call; default 100
 //   CDP_BENCH_BATCH_CONNECTIONS   default 1
-//   CDP_BENCH_MODES               comma-separated subset of closed,fixed,batch,reader;
-//                                 default closed,fixed,batch
+//   CDP_BENCH_MODES               comma-separated subset of closed,fixed,batch,floor,reader,
+//                                 reader_batch; default closed,fixed,batch
 //   CDP_BENCH_BLOCK_CACHE_MB      in-process server's RocksDB block cache; default the
-//                                 configuration's (a quarter of RAM); for `cdp serve`, edit DIR/cdp.conf
+//                                 configuration's (a quarter of RAM); for `cdp serve`, edit
+//                                 DIR/cdp.conf
 //   CDP_BENCH_EVENT_CACHE_PERCENT share of it for event blocks; default the configuration's (50)
 //
 // Goals (issue 7, docs/performance.md "Context lookups over Thrift"): p50 < 150 µs and
@@ -64,6 +68,7 @@
 #include "bench/bench_util.h"
 #include "bench/context_client.h"
 #include "bench/context_store.h"
+#include "bench/echo_floor.h"
 #include "bench/load_generator.h"
 #include "bench/reader_probe.h"
 
@@ -116,6 +121,7 @@ struct Mode {
   std::string name;
   LoadOptions load;
   bool batch = false;
+  bool floor = false;  // against EchoFloorServer instead of the CDP server
 };
 
 class Runner {
@@ -148,6 +154,10 @@ class Runner {
         static_cast<double>(bytes) / static_cast<double>(found),
         static_cast<double>(events) / static_cast<double>(found));
     std::printf("RESPONSE_BYTES=%.0f\n", static_cast<double>(bytes) / static_cast<double>(found));
+    response_bytes_ = static_cast<size_t>(bytes / found);
+    // The frame: length (4), strict message header (version 4, name 4 + 10, seqid 4), the
+    // arguments struct's field header (3) and stop (1) around the request.
+    request_bytes_ = EncodedBytes(lookups->one) + 30;
     if (lookups->GetContexts()) {
       std::printf("sample: getContexts of %zu people: response %u bytes\n", batch_people_,
                   EncodedBytes(lookups->many_response));
@@ -159,7 +169,14 @@ class Runner {
     const double server_cpu = server_pid_ > 0 ? PidCpuSeconds(server_pid_) : -1;
     const std::string load_before = LoadAverage();
     const uint64_t seed = mode.name.size() * 1000003;  // different people per mode
+    std::unique_ptr<EchoFloorServer> echo;
+    if (mode.floor) {
+      auto started = EchoFloorServer::Start(request_bytes_, response_bytes_);
+      CheckOk(started.status(), "floor server");
+      echo = *std::move(started);
+    }
     auto result = RunLoad(mode.load, [&](size_t index) -> absl::StatusOr<CallFunction> {
+      if (echo) return echo->Connect();
       auto lookups = NewLookups(target_, people_, batch_people_, seed + index);
       auto opened = RpcClient::Open(target_);
       if (!opened.ok()) return opened.status();
@@ -171,7 +188,9 @@ class Runner {
     const double calls = static_cast<double>(result->ok + result->errors);
     // Server CPU: the server process's when known; in process, everything but the clients.
     double server_us = -1;
-    if (server_pid_ > 0) {
+    if (echo) {
+      server_us = (ProcessCpuSeconds() - process_cpu - result->client_cpu_seconds) * 1e6 / calls;
+    } else if (server_pid_ > 0) {
       server_us = (PidCpuSeconds(server_pid_) - server_cpu) * 1e6 / calls;
     } else if (server_pid_ == 0) {
       server_us = (ProcessCpuSeconds() - process_cpu - result->client_cpu_seconds) * 1e6 / calls;
@@ -210,6 +229,7 @@ class Runner {
  private:
   Target target_;
   size_t people_, batch_people_;
+  size_t request_bytes_ = 0, response_bytes_ = 0;  // getContext's, measured by Sample
   int server_pid_;  // > 0: external server's pid; 0: in process; < 0: unknown
   std::vector<std::string> rows_;
 };
@@ -272,6 +292,12 @@ std::vector<Mode> ModesFromEnv() {
       modes.push_back(
           {"getContext fixed",
            {connections, seconds, static_cast<double>(EnvSize("CDP_BENCH_RATE", 20000))}});
+    } else if (name == "floor") {
+      const double rate = static_cast<double>(EnvSize("CDP_BENCH_RATE", 20000));
+      modes.push_back({rate > 0 ? "floor (echo) fixed" : "floor (echo) closed",
+                       {connections, seconds, rate},
+                       false,
+                       true});
     } else if (name == "reader" || name == "reader_batch") {
       continue;  // main() runs them: they need the in-process server's stack
     } else if (name == "batch") {
