@@ -12,7 +12,9 @@
 //   BM_Ingest  the whole stream once, one Apply per call: the NDJSON text of a call is generated
 //              untimed, then parse + Apply are timed (manual time). Counters: events_per_s end
 //              to end, apply_events_per_s (Apply alone), parse_events_per_s, peak_rss_mib
-//              (VmHWM of the process, preload included)
+//              (VmHWM of the process, preload included), and the newest value dictionary with
+//              the compression of event JSON it reached (json_dictionary, json_ratio: its last
+//              window of 20,000 events; 0 when not measured)
 //
 // Environment (all optional):
 //   CDP_BENCH_PEOPLE          people preloaded; default 1000000 (use e.g. 20000 for a smoke run)
@@ -296,6 +298,9 @@ void BM_Ingest(benchmark::State& state) {
     state.counters["cap_hits"] = static_cast<double>(after.cap_hits - before.cap_hits);
     state.counters["peak_rss_mib"] = ProcStatusMib("VmHWM");
     state.counters["rss_mib"] = ProcStatusMib("VmRSS");
+    const Pipeline::Compression compression = fixture.pipeline().compression();
+    state.counters["json_dictionary"] = compression.dictionary;
+    state.counters["json_ratio"] = compression.last_ratio;
     if (!first_reason.empty()) {
       std::fprintf(stderr, "ingest bench: first rejection: %s\n", first_reason.c_str());
     }

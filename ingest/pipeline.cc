@@ -126,6 +126,7 @@ Pipeline::Pipeline(const Deps& deps, PipelineOptions options)
     : deps_(deps),
       options_(std::move(options)),
       sampler_(options_.dictionary),
+      watch_(options_.refresh),
       hook_(std::make_unique<MergeHook>(this)) {
   if (deps_.clock == nullptr) deps_.clock = &deps_.store->clock();
 }
@@ -149,6 +150,12 @@ void Pipeline::SetJson(const ProfileId& profile, absl::string_view json, pb::Eve
     const uint32_t dictionary = codec.Compress(json, body->mutable_json_compressed());
     if (dictionary != storage::DictionaryCodec::kNone) {
       body->set_json_dictionary(dictionary);
+      if (watch_.watched() != dictionary) {  // the first use since it was trained or loaded
+        watch_.Watch(dictionary);
+        resampling_ = false;
+      }
+      watch_.Add(json.size(), body->json_compressed().size());
+      if (resampling_) sampler_.Add(profile, json);
       return;
     }
     sampler_.Add(profile, json);
@@ -157,8 +164,22 @@ void Pipeline::SetJson(const ProfileId& profile, absl::string_view json, pb::Eve
 }
 
 void Pipeline::MaybeTrainDictionary() {
-  if (!options_.compress_events || !sampler_.Ready()) return;
-  if (deps_.store->codec().current() != storage::DictionaryCodec::kNone) return;
+  if (!options_.compress_events) return;
+  const uint32_t current = deps_.store->codec().current();
+  if (current != storage::DictionaryCodec::kNone) {
+    if (!watch_.stale() || watch_.watched() != current ||
+        current >= storage::DictionaryCodec::kMaxDictionaries) {
+      return;
+    }
+    if (!resampling_) {
+      resampling_ = true;
+      LogInfo("ingest", absl::StrFormat("value dictionary %d compresses events %.2fx, against "
+                                        "%.2fx when it was new: sampling for a newer one",
+                                        current, watch_.last_ratio(), watch_.baseline_ratio()));
+      return;
+    }
+  }
+  if (!sampler_.Ready()) return;
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::string> dictionary = sampler_.Train();
   absl::StatusOr<uint32_t> id =
@@ -167,13 +188,18 @@ void Pipeline::MaybeTrainDictionary() {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!id.ok()) {
-    LogWarning("ingest", absl::StrCat("events stay uncompressed: no value dictionary (",
+    LogWarning("ingest", absl::StrCat("no new value dictionary, events are stored as before (",
                                       id.status().ToString(), ")"));
     return;
   }
   LogInfo("ingest", absl::StrFormat("trained value dictionary %d in %.2f s: events are stored "
-                                    "compressed from now on",
+                                    "compressed with it from now on",
                                     *id, seconds));
+}
+
+Pipeline::Compression Pipeline::compression() const {
+  absl::MutexLock lock(&deps_.store->profile_writer_mutex());
+  return {watch_.watched(), watch_.baseline_ratio(), watch_.last_ratio()};
 }
 
 absl::StatusOr<pb::ProfileData> Pipeline::LoadData(const ProfileId& profile) {

@@ -27,6 +27,7 @@
 #include "consent/consent_ledger.h"
 #include "identity/identity_graph.h"
 #include "identity/normalizer.h"
+#include "ingest/compression_watch.h"
 #include "ingest/dictionary_sampler.h"
 #include "ingest/ingest.pb.h"
 #include "ingest/parse_output.h"
@@ -70,6 +71,10 @@ struct PipelineOptions {
   // readable. Default true.
   bool compress_events = true;
   DictionarySamplerOptions dictionary;
+  // When the newest dictionary has fallen behind the feed (see CompressionWatch), the events
+  // that follow are sampled again, still stored compressed, and a newer dictionary is trained on
+  // them: a store whose first events were a backfill of one kind learns the live feed too.
+  CompressionWatchOptions refresh;
 };
 
 class Pipeline {
@@ -93,6 +98,15 @@ class Pipeline {
   // Applies `parsed` (its rejections are carried into the summary as rejected records).
   absl::StatusOr<IngestSummary> Apply(ParseOutput parsed);
 
+  // How the newest value dictionary compresses event JSON, as measured since this pipeline
+  // first used it (CompressionWatch); ratios are 0 until a window was measured.
+  struct Compression {
+    uint32_t dictionary = 0;  // 0: none yet
+    double baseline_ratio = 0;
+    double last_ratio = 0;
+  };
+  Compression compression() const;  // takes the profile writer mutex
+
  private:
   class MergeHook;
   struct CallState;
@@ -100,8 +114,9 @@ class Pipeline {
   // Sets the body's JSON, compressed when the store has a dictionary, else as it is (then
   // offered to the sampler).
   void SetJson(const ProfileId& profile, absl::string_view json, pb::EventBody* body);
-  // Trains and records the store's first dictionary once the sample is complete. Failures are
-  // logged: the events stay uncompressed and sampling starts over.
+  // Trains and records a dictionary once the sample is complete: the store's first, or a newer
+  // one when the watch found the newest stale (then it starts the sampling). Failures are logged:
+  // events stay stored as they were and sampling starts over.
   void MaybeTrainDictionary();
   absl::StatusOr<pb::ProfileData> LoadData(const ProfileId& profile);
   // Reads, in one MultiGet, the profile data of every resolved profile the call has not cached
@@ -113,7 +128,9 @@ class Pipeline {
 
   Deps deps_;
   PipelineOptions options_;
-  DictionarySampler sampler_;  // guarded by the profile writer mutex
+  DictionarySampler sampler_;  // guarded by the profile writer mutex, as the next two
+  CompressionWatch watch_;     // of the newest dictionary
+  bool resampling_ = false;    // sampling for a dictionary to follow a stale one
   std::unique_ptr<MergeHook> hook_;
   CallState* call_ = nullptr;  // the Apply in progress; guarded by the profile writer mutex
 };

@@ -27,6 +27,16 @@ std::string Line(int p, int n) {
                       R"("timestamp":"2026-11-01T00:)", 10 + n % 50, R"(:00Z"})");
 }
 
+// Person `p`'s n-th event of another kind, later than all of Line's: an app's identify call.
+std::string AppLine(int p, int n) {
+  return absl::StrCat(R"({"type":"identify","messageId":"a-)", p, "-", n, R"(","userId":"u)", p,
+                      R"(","traits":{"favouriteColour":"teal","newsletterFrequency":"weekly",)",
+                      R"("loyaltyTier":"bronze","preferredStore":"Harbour Street","visits":)", n,
+                      R"(},"context":{"app":{"name":"ShopApp","version":"5.2.1"},)",
+                      R"("os":{"name":"Android","version":"14"},"locale":"en-GB"},)",
+                      R"("timestamp":"2026-11-02T00:)", 10 + n, R"(:00Z"})");
+}
+
 class EventCompressionTest : public testing::PipelineTestBase {
  protected:
   void SetUp() override {
@@ -158,6 +168,45 @@ TEST_F(EventCompressionTest, OffMeansNoDictionaryAndPlainBodies) {
   std::vector<std::string> expected;
   for (int n = 10; n >= 0; --n) expected.push_back(Line(3, n));
   EXPECT_EQ(ReadJson(3), expected);
+}
+
+TEST_F(EventCompressionTest, AStaleDictionaryIsFollowedByANewerOne) {
+  pipeline_options_.refresh = {.window_events = 100, .stale_share = 0.8};
+  OpenAll();
+  IngestSample();  // dictionary 1, trained on track events
+  ASSERT_EQ(store_->codec().current(), 1u);
+  IngestSample(5);  // 300 more: dictionary 1's baseline window and its wait (2 windows)
+  const auto app_events = [](int first) {
+    std::vector<std::string> lines;
+    for (int n = first; n < first + 5; ++n) {
+      for (int p = 0; p < 60; ++p) lines.push_back(AppLine(p, n));
+    }
+    return lines;
+  };
+  // The feed turns to another kind of event, which dictionary 1 compresses worse: once a window
+  // shows it, the events that follow are sampled and a newer dictionary is trained on them.
+  EXPECT_EQ(Ingest(app_events(0)).accepted, 300u);
+  EXPECT_EQ(store_->codec().current(), 1u);
+  EXPECT_EQ(Ingest(app_events(5)).accepted, 300u);
+  ASSERT_EQ(store_->codec().current(), 2u);
+  EXPECT_EQ(Ingest({AppLine(7, 10)}).accepted, 1u);
+
+  const std::vector<pb::EventBody> bodies = Bodies(7);
+  ASSERT_THAT(bodies, SizeIs(21));
+  const pb::EventBody& with_first = bodies[19];  // AppLine(7, 9)
+  const pb::EventBody& with_second = bodies[20];  // AppLine(7, 10)
+  EXPECT_EQ(with_first.json_dictionary(), 1u);
+  EXPECT_EQ(with_second.json_dictionary(), 2u);
+  EXPECT_LT(with_second.json_compressed().size() * 3, with_first.json_compressed().size() * 2);
+
+  // Events made with either dictionary read back exactly, before and after a restart.
+  std::vector<std::string> expected;
+  for (int n = 10; n >= 0; --n) expected.push_back(AppLine(7, n));
+  for (int n = 9; n >= 0; --n) expected.push_back(Line(7, n));
+  EXPECT_EQ(ReadJson(7), expected);
+  OpenAll();
+  EXPECT_EQ(store_->codec().current(), 2u);
+  EXPECT_EQ(ReadJson(7), expected);
 }
 
 TEST_F(EventCompressionTest, ACompressedBodyThatDoesNotOpenIsDataLoss) {
