@@ -39,6 +39,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                                                     .event_cache_percent = c.event_cache_percent,
                                                     .resident_index = c.resident_index,
                                                     .compress_events = c.compress_events,
+                                                    .custom_identifier_paths =
+                                                        c.parser.custom_identifier_paths,
                                                     .env = storage_env}));
   CDP_ASSIGN_OR_RETURN(TokenEntry admin, EnsureAdminToken(AdminTokenPath(c.data_dir)));
   server->core_ = std::make_unique<ServiceCore>(server->stack_.get(), &server->config_,

@@ -34,25 +34,11 @@ absl::StatusOr<ingest::ContextRequest> ToRequest(const std::string& purpose, boo
 
 }  // namespace
 
-std::string MaskIdentifier(absl::string_view type, absl::string_view value) {
-  if (type == "email") {
-    const size_t at = value.rfind('@');
-    if (at != absl::string_view::npos && at > 0) {
-      return absl::StrCat(value.substr(0, 1), "***", value.substr(at));
-    }
-  }
-  if (type == "phone" && value.size() > 4) {
-    return absl::StrCat("***", value.substr(value.size() - 2));
-  }
-  if (value.size() > 8) return absl::StrCat(value.substr(0, 2), "***");
-  return "***";
-}
-
 t::IdentifierView ToThrift(const identity::Identifier& id, Role role) {
   t::IdentifierView view;
   view.type = id.type;
   view.masked = !SeesIdentifiers(role);
-  view.value = view.masked ? MaskIdentifier(id.type, id.value) : id.value;
+  view.value = view.masked ? identity::MaskIdentifierValue(id.type, id.value) : id.value;
   return view;
 }
 
@@ -152,6 +138,7 @@ void ConnectionHandler::getContext(t::GetContextResponse& out,
             ToRequest(request.purpose, request.__isset.max_events, request.max_events,
                       request.__isset.event_name, request.event_name);
         if (!context_request.ok()) return context_request.status();
+        context_request->mask_identifiers = !SeesIdentifiers(caller.role);
         PersonKey key;
         auto context = Read(request.person, *context_request, &key);
         if (!context.ok()) return context.status();
@@ -176,6 +163,7 @@ void ConnectionHandler::getContexts(t::GetContextsResponse& out,
             ToRequest(request.purpose, request.__isset.max_events, request.max_events,
                       request.__isset.event_name, request.event_name);
         if (!context_request.ok()) return context_request.status();
+        context_request->mask_identifiers = !SeesIdentifiers(caller.role);
         // The lookups are independent reads: they run on this thread and the core's lookup
         // pool at once, each filling its own result. Storage trouble in any fails the whole
         // call (the first by position is reported); audit entries follow the request's order.

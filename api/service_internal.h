@@ -27,10 +27,6 @@ inline bool SeesIdentifiers(Role role) {
   return role == Role::kCompliance || role == Role::kAdmin;
 }
 
-// A masked form that lets a human recognize a value without revealing it:
-// "a***@example.com", "***67", "ab***".
-std::string MaskIdentifier(absl::string_view type, absl::string_view value);
-
 t::IdentifierView ToThrift(const identity::Identifier& id, Role role);
 void ToThrift(const consent::ConsentState& state, std::vector<t::PurposeState>* out);
 void ConversationToThrift(const ingest::ConversationView& conversation, t::Conversation* out);

@@ -31,8 +31,11 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Open(const StackOptions& options) 
                                             .conversations = stack->conversations.get(),
                                         },
                                         {.compress_events = options.compress_events}));
+  CDP_ASSIGN_OR_RETURN(ingest::IdentifierMasker masker,
+                       ingest::IdentifierMasker::Create(options.custom_identifier_paths));
   stack->reader = std::make_unique<ingest::ContextReader>(
-      stack->store.get(), stack->identity.get(), stack->consent.get(), stack->retention.get());
+      stack->store.get(), stack->identity.get(), stack->consent.get(), stack->retention.get(),
+      std::move(masker));
   CDP_ASSIGN_OR_RETURN(stack->audit, consent::AuditLog::Open(stack->store.get()));
   stack->rights = std::make_unique<rights::SubjectRights>(
       stack->store.get(), stack->identity.get(), stack->consent.get(), stack->audit.get());

@@ -9,6 +9,9 @@
 // compacted. The preload rate and peak memory are printed to stderr.
 //
 //   BM_Parse   SegmentParser::ParseNdjson of calls of the stream (no store)
+//   BM_MaskEvent/0  IdentifierMasker::MaskEvent of one stored event's JSON, parsing it (a cx
+//              lookup's cost per older event returned; includes copying the JSON)
+//   BM_MaskEvent/1  MaskEventAt the identifier spans found at ingest (per newer event)
 //   BM_Ingest  the whole stream once, one Apply per call: the NDJSON text of a call is generated
 //              untimed, then parse + Apply are timed (manual time). Counters: events_per_s end
 //              to end, apply_events_per_s (Apply alone), parse_events_per_s, peak_rss_mib
@@ -53,6 +56,7 @@
 #include "consent/consent_ledger.h"
 #include "identity/identity_graph.h"
 #include "identity/normalizer.h"
+#include "ingest/identifier_masking.h"
 #include "ingest/pipeline.h"
 #include "ingest/segment_parser.h"
 #include "storage/store.h"
@@ -230,6 +234,42 @@ void BM_Parse(benchmark::State& state) {
       static_cast<double>(bytes) / static_cast<double>(events.size());
 }
 BENCHMARK(BM_Parse)->Unit(benchmark::kMillisecond);
+
+// Masking the identifiers of one stored event's JSON, as a lookup does for the cx role
+// (ingest/identifier_masking.h), over the stored JSON of a stream shaped like the measured one:
+// by parsing it (events stored before identifier spans; state.range(0) == 0) or at the spans
+// found at ingest (1).
+void BM_MaskEvent(benchmark::State& state) {
+  const bool at_spans = state.range(0) == 1;
+  bench::FeedGenerator feed(EnvSize("CDP_BENCH_PEOPLE", 1'000'000), 7, kBaseMicros);
+  const std::vector<bench::FeedEvent> events = feed.Events(10'000);
+  auto parser = SegmentParser::Create(ParserOptions{});
+  if (!parser.ok()) {
+    state.SkipWithError(parser.status().ToString().c_str());
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> stored;  // JSON, spans
+  for (ParsedEvent& event :
+       (*parser)->ParseNdjson(Ndjson(feed, events.data(), events.size()), "bench.ndjson").events) {
+    std::string spans = IdentifierSpans(event.json, event.identifiers);
+    stored.emplace_back(std::move(event.json), std::move(spans));
+  }
+  const IdentifierMasker masker;
+  std::string json;
+  size_t next = 0;
+  for (auto _ : state) {
+    json = stored[next].first;
+    const absl::Status masked =
+        at_spans ? MaskEventAt(stored[next].second, &json) : masker.MaskEvent(&json);
+    if (!masked.ok()) {
+      state.SkipWithError("an event did not mask");
+      return;
+    }
+    next = (next + 1) % stored.size();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_MaskEvent)->Arg(0)->Arg(1);
 
 // The whole measured stream, once.
 void BM_Ingest(benchmark::State& state) {

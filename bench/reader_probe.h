@@ -1,7 +1,8 @@
 #pragma once
 // The data path of a context lookup without Thrift: ingest::ContextReader::ByIdentifier called
 // directly on the server's stack, on one thread, for people picked uniformly at random by email,
-// purpose "support", default options. Its CPU time per call is what the server spends on the
+// purpose "support", default options, identifiers masked as for the benchmark's cx token
+// (CDP_BENCH_MASK=0: in full). Its CPU time per call is what the server spends on the
 // lookup itself; the rest of a getContext's server CPU is Thrift, the socket and scheduling.
 //
 // Thread safety: runs on the calling thread; the stack may serve calls at the same time.

@@ -54,4 +54,10 @@ struct Identifier {
   }
 };
 
+// A masked form of an identifier value that lets a person recognize it without revealing it,
+// for callers that may not see identifiers: "a***@example.com" (email), "***67" (phone: the last
+// two characters), "ab***" (values over 8 characters), else "***". Never splits a UTF-8
+// character; `type` is a built-in or custom type name.
+std::string MaskIdentifierValue(absl::string_view type, absl::string_view value);
+
 }  // namespace cdp::identity

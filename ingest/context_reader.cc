@@ -84,6 +84,8 @@ struct EventBodyView {
   absl::string_view json;
   uint32_t json_dictionary = 0;
   absl::string_view json_compressed;
+  bool has_identifier_spans = false;
+  absl::string_view identifier_spans;
   absl::string_view channel;
   std::vector<absl::string_view> purposes;
 };
@@ -109,6 +111,9 @@ bool DecodeEventBody(absl::string_view bytes, EventBodyView* body) {
       ok = in.Varint(&body->json_dictionary);
     } else if (in.is_bytes() && in.field() == pb::EventBody::kJsonCompressedFieldNumber) {
       ok = in.View(&body->json_compressed, false);
+    } else if (in.is_bytes() && in.field() == pb::EventBody::kIdentifierSpansFieldNumber) {
+      ok = in.View(&body->identifier_spans, false);
+      body->has_identifier_spans = true;
     } else {
       ok = in.Skip();  // received_micros, unknown or mistyped fields
     }
@@ -290,6 +295,7 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
   };
 
   if (may(DataKind::kIdentifiers)) context.identifiers = std::move(identity.identifiers);
+  const bool mask = request.mask_identifiers || !may(DataKind::kIdentifiers);
 
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
                        store_->Get(Family::kProfiles, ProfileDataKey(context.profile), &snapshot));
@@ -305,6 +311,15 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
       if (retention_ && retention_->TraitExpired(t.set_micros, now)) continue;
       context.traits.push_back(
           {std::string(t.name), std::string(t.json), t.set_micros, std::string(t.source)});
+    }
+    if (mask && !context.traits.empty()) {
+      std::vector<absl::string_view> names;
+      std::vector<std::string*> values;
+      for (TraitView& t : context.traits) {
+        names.push_back(t.name);
+        values.push_back(&t.json);
+      }
+      masker_.MaskTraits(names, values);
     }
   }
   if (may(DataKind::kComputed)) {
@@ -348,6 +363,11 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
                         stored.meta.time_micros, std::string(body.channel), {}});
           decode_status = StoredEventJson(store_->codec(), body.json, body.json_dictionary,
                                           body.json_compressed, &view.json);
+          if (decode_status.ok() && mask) {
+            decode_status = body.has_identifier_spans
+                                ? MaskEventAt(body.identifier_spans, &view.json)
+                                : masker_.MaskEvent(&view.json);
+          }
           if (!decode_status.ok()) return false;
           return context.recent_events.size() < request.max_events;
         }));

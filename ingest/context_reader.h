@@ -12,8 +12,11 @@
 // if they were stored for the purpose, and expired traits never return. Open, unexpired
 // conversations (ingest/conversation_store.h) are data kind "conversations".
 //
-// Identifier values are returned in full; masking them for roles that may not see them is the
-// caller's job (the API layer).
+// Identifier values: the identifier list comes back in full (masking it for roles that may not
+// see identifiers is the caller's job; a purpose that does not allow the identifiers data kind
+// gets none). Inside traits and event JSON they are masked (ingest/identifier_masking.h) when
+// the request asks for it (ContextRequest::mask_identifiers) or the purpose does not allow the
+// identifiers data kind.
 //
 // Thread safety: safe for concurrent use; takes no writer lock.
 
@@ -28,6 +31,7 @@
 #include "consent/retention_policy.h"
 #include "identity/identity_graph.h"
 #include "ingest/conversation_store.h"
+#include "ingest/identifier_masking.h"
 #include "storage/store.h"
 
 namespace cdp::ingest {
@@ -39,6 +43,9 @@ struct ContextRequest {
   // max(1000, 20 * max_events) of the newest events are examined.
   std::string event_name;
   size_t max_conversations = kDefaultMaxConversations;  // open ones, newest update first
+  // Mask identifier values inside traits and event JSON (IdentifierMasker). The identifier list
+  // itself is returned in full: masking it is the caller's, who also tells the type.
+  bool mask_identifiers = false;
 };
 
 struct TraitView {
@@ -81,13 +88,16 @@ struct PersonContext {
 
 class ContextReader {
  public:
-  // `retention` may be null (no trait TTL). All pointers must outlive the reader.
+  // `retention` may be null (no trait TTL). All pointers must outlive the reader. `masker` knows
+  // the ingest options' custom identifier paths.
   ContextReader(storage::Store* store, identity::IdentityGraph* identity,
-                consent::ConsentLedger* consent, const consent::RetentionPolicy* retention)
+                consent::ConsentLedger* consent, const consent::RetentionPolicy* retention,
+                IdentifierMasker masker = {})
       : store_(store),
         identity_(identity),
         consent_(consent),
         retention_(retention),
+        masker_(std::move(masker)),
         conversations_(store, identity) {}
 
   // nullopt when no profile holds the identifier. kInvalidArgument for an unknown purpose.
@@ -112,6 +122,7 @@ class ContextReader {
   identity::IdentityGraph* identity_;
   consent::ConsentLedger* consent_;
   const consent::RetentionPolicy* retention_;
+  IdentifierMasker masker_;
   ConversationStore conversations_;
 };
 

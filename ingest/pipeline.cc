@@ -13,6 +13,7 @@
 #include "consent/record_category.h"
 #include "identity/event_envelope.h"
 #include "ingest/conversation_store.h"
+#include "ingest/identifier_masking.h"
 #include "ingest/ingest.pb.h"
 #include "ingest/profile_data.h"
 #include "storage/key_codec.h"
@@ -399,6 +400,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     body.set_type(static_cast<int32_t>(event.type));
     body.set_name(event.name);
     SetJson(profile, event.json, &body);
+    body.set_identifier_spans(IdentifierSpans(event.json, event.identifiers));
     for (std::string& purpose : purposes) body.add_purposes(std::move(purpose));
     body.set_channel(event.channel);
     body.set_received_micros(now);

@@ -11,6 +11,12 @@
 
 namespace cdp::ingest::internal {
 
+// A custom identifier path, split into segments (see CompilePath).
+struct CompiledPath {
+  std::string type;
+  std::vector<std::string> segments;
+};
+
 // "traits.crm_id" -> {"traits", "crm_id"}; "/context/a~1b/0" -> {"context", "a/b", "0"}.
 // kInvalidArgument (without quoting the path) when the path is empty, has an empty segment, a
 // JSON pointer escape other than ~0 or ~1, or more than kMaxPathSegments segments.

@@ -280,6 +280,23 @@ void ExtractStoredTraits(object root, ParsedEvent* event) {
   }
 }
 
+void ExtractStoredIdentifiers(object root, const std::vector<CompiledPath>* custom_paths,
+                              std::vector<RawIdentifier>* out) {
+  ParsedEvent event;
+  OptionalString(root, "userId", "userId", &event.user_id).IgnoreError();
+  OptionalString(root, "anonymousId", "anonymousId", &event.anonymous_id).IgnoreError();
+  OptionalString(root, "previousId", "previousId", &event.previous_id).IgnoreError();
+  std::optional<object> traits, context_obj, context_traits;
+  OptionalObject(root, "traits", "traits", &traits).IgnoreError();
+  OptionalObject(root, "context", "context", &context_obj).IgnoreError();
+  if (context_obj) {
+    OptionalObject(*context_obj, "traits", "context.traits", &context_traits).IgnoreError();
+  }
+  ExtractContext context{.custom_paths = custom_paths};
+  ReadIdentifiers(root, context_obj, traits, context_traits, context, &event).IgnoreError();
+  *out = std::move(event.identifiers);
+}
+
 std::optional<element> ResolvePath(object root, const std::vector<std::string>& segments) {
   if (segments.empty()) return std::nullopt;
   element current;

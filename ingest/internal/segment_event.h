@@ -13,16 +13,11 @@
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "ingest/internal/json_path.h"
 #include "ingest/parsed_event.h"
 #include "simdjson.h"
 
 namespace cdp::ingest::internal {
-
-// A custom identifier path, split into segments (see CompilePath).
-struct CompiledPath {
-  std::string type;
-  std::vector<std::string> segments;
-};
 
 struct ExtractContext {
   size_t max_message_id_chars = 100;
@@ -43,6 +38,15 @@ absl::Status ExtractSegmentEvent(simdjson::dom::object root, const ExtractContex
 // other type, as ExtractSegmentEvent takes them) and a group call's groupId. Fields of the wrong
 // type are skipped: the JSON was validated when it was stored.
 void ExtractStoredTraits(simdjson::dom::object root, ParsedEvent* event);
+
+// Every value ExtractSegmentEvent would take an identifier from, read back from an event's
+// stored JSON, as it is written there (not normalized), with its type: userId, anonymousId,
+// previousId, email and phone of both `traits` and `context.traits` (whatever the event's type),
+// context.device.id, context.externalIds[].id and the `custom_paths`. Members of the wrong type
+// are skipped.
+void ExtractStoredIdentifiers(simdjson::dom::object root,
+                              const std::vector<CompiledPath>* custom_paths,
+                              std::vector<RawIdentifier>* out);
 
 // Follows `segments` from the event object through object keys and array indices;
 // std::nullopt when a step is missing or the value there is null.

@@ -121,6 +121,20 @@ TEST_F(E2eScenarioTest, PersonAcrossChannelsConsentExportEraseAndReplay) {
     EXPECT_TRUE(id.masked) << id.type;
     EXPECT_FALSE(full.count({id.type, id.value})) << id.type << " shown in full to cx";
   }
+  // Nor do cx callers find them in traits or event JSON, where compliance does.
+  const auto shows = [](const thrift::Context& c, const std::string& value) {
+    bool found = false;
+    for (const thrift::Trait& trait : c.traits) found |= trait.json.find(value) != std::string::npos;
+    for (const thrift::Event& event : c.recent_events) {
+      found |= event.json.find(value) != std::string::npos;
+    }
+    return found;
+  };
+  for (const std::string value :
+       {F::kAdaEmail, F::kAdaPhone, F::kAdaUserId, F::kAdaWebAnonymousId}) {
+    EXPECT_FALSE(shows(context, value)) << "cx sees an identifier in full in traits or events";
+    EXPECT_TRUE(shows(audited.context, value)) << "compliance misses an identifier";
+  }
 
   // Consent given in the feed (advertising -> marketing) allows marketing; withdrawing it hides
   // the data for marketing while support (contract) still sees it.

@@ -60,5 +60,22 @@ TEST(IdentifierTest, EqualityAndHashCoverTypeAndValue) {
   EXPECT_EQ(set.size(), 2u);
 }
 
+TEST(IdentifierTest, MaskedValuesKeepOnlyWhatHelpsRecognizeThem) {
+  EXPECT_EQ(MaskIdentifierValue("email", "ann.lee@example.com"), "a***@example.com");
+  EXPECT_EQ(MaskIdentifierValue("email", "@example.com"), "@e***");  // nothing before the @
+  EXPECT_EQ(MaskIdentifierValue("phone", "+16505550100"), "***00");
+  EXPECT_EQ(MaskIdentifierValue("phone", "+165"), "***");
+  EXPECT_EQ(MaskIdentifierValue("user_id", "user-12345"), "us***");
+  EXPECT_EQ(MaskIdentifierValue("crm_id", "12345678"), "***");  // 8 characters or fewer
+}
+
+TEST(IdentifierTest, MaskingNeverSplitsAUtf8Character) {
+  // "é" and "ø" are two bytes each, "日本" three each.
+  EXPECT_EQ(MaskIdentifierValue("email", "\xC3\xA9lise@example.fr"), "\xC3\xA9***@example.fr");
+  EXPECT_EQ(MaskIdentifierValue("phone", "tel 12 \xC3\xB8\xC3\xB8"), "***\xC3\xB8\xC3\xB8");
+  EXPECT_EQ(MaskIdentifierValue("user_id", "\xE6\x97\xA5\xE6\x9C\xAC-user"),
+            "\xE6\x97\xA5\xE6\x9C\xAC***");
+}
+
 }  // namespace
 }  // namespace cdp::identity

@@ -23,7 +23,9 @@ namespace {
 using ::cdp::testing::IsOk;
 using ::cdp::testing::StatusIs;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 class ContextReaderTest : public testing::PipelineTestBase {
@@ -262,7 +264,35 @@ TEST_F(ContextReaderTest, PurposeLimitedToSomeKindsReturnsOnlyThose) {
   EXPECT_THAT(context->identifiers, IsEmpty());
   EXPECT_THAT(context->traits, IsEmpty());
   EXPECT_EQ(context->total_events, 4u);
-  EXPECT_THAT(context->recent_events, SizeIs(4));
+  ASSERT_THAT(context->recent_events, SizeIs(4));
+  // Identifiers are not for this purpose, so the events carry them masked.
+  for (const EventView& e : context->recent_events) {
+    EXPECT_THAT(e.json, Not(HasSubstr(R"("ann")"))) << e.message_id;
+    EXPECT_THAT(e.json, HasSubstr(R"("userId":"***")")) << e.message_id;
+  }
+  EXPECT_THAT(context->recent_events[3].json, Not(HasSubstr("ann@example.com")));
+}
+
+TEST_F(ContextReaderTest, MaskedIdentifiersStayOutOfTraitsAndEvents) {
+  auto context = reader_->ByIdentifier({"user_id", "ann"}, {.purpose = "support"});
+  ASSERT_THAT(context, IsOk());
+  ASSERT_TRUE(context->has_value());
+  EXPECT_THAT((*context)->recent_events[3].json, HasSubstr("ann@example.com"));
+
+  context = reader_->ByIdentifier({"user_id", "ann"},
+                                  {.purpose = "support", .mask_identifiers = true});
+  ASSERT_THAT(context, IsOk());
+  ASSERT_TRUE(context->has_value());
+  const PersonContext& masked = **context;
+  EXPECT_THAT(masked.identifiers, SizeIs(2));  // the caller masks the list
+  ASSERT_THAT(masked.traits, SizeIs(2));
+  EXPECT_EQ(masked.traits[0].name, "email");
+  EXPECT_EQ(masked.traits[0].json, R"("a***@example.com")");
+  EXPECT_EQ(masked.traits[1].json, R"("gold")");
+  ASSERT_THAT(masked.recent_events, SizeIs(4));
+  EXPECT_THAT(masked.recent_events[3].json, Not(HasSubstr("ann@example.com")));
+  EXPECT_THAT(masked.recent_events[3].json, HasSubstr(R"("email":"a***@example.com")"));
+  EXPECT_THAT(masked.recent_events[3].json, HasSubstr(R"("plan":"gold")"));
 }
 
 TEST_F(ContextReaderTest, ConsentWithdrawnHidesDataFromTheNextLookup) {
