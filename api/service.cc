@@ -136,6 +136,10 @@ std::vector<std::pair<std::string, int64_t>> ServiceCore::Gauges() {
   gauges.emplace_back("identity_cap_hits", static_cast<int64_t>(ids.cap_hits));
   gauges.emplace_back("identity_dropped_by_limit", static_cast<int64_t>(ids.dropped_by_limit));
   gauges.emplace_back("identity_suppressed", static_cast<int64_t>(ids.suppressed));
+  const ingest::Pipeline::Compression compression = stack_->pipeline->compression();
+  gauges.emplace_back("ingest_value_dictionary", compression.dictionary);
+  gauges.emplace_back("ingest_event_json_ratio_permille",
+                      static_cast<int64_t>(compression.last_ratio * 1000));
   if (auto stats = stack_->store->Stats(); stats.ok()) {
     for (storage::Family family : storage::kAllFamilies) {
       gauges.emplace_back(

@@ -199,8 +199,8 @@ void Pipeline::MaybeTrainDictionary() {
 }
 
 Pipeline::Compression Pipeline::compression() const {
-  absl::MutexLock lock(&deps_.store->profile_writer_mutex());
-  return {watch_.watched(), watch_.baseline_ratio(), watch_.last_ratio()};
+  absl::MutexLock lock(&compression_mu_);
+  return compression_;
 }
 
 absl::StatusOr<pb::ProfileData> Pipeline::LoadData(const ProfileId& profile) {
@@ -428,6 +428,10 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
   }
   CDP_RETURN_IF_ERROR(deps_.store->Write(batch));
   MaybeTrainDictionary();
+  {
+    absl::MutexLock published(&compression_mu_);
+    compression_ = {watch_.watched(), watch_.baseline_ratio(), watch_.last_ratio()};
+  }
 
   for (RecordResult& result : results) {
     switch (result.outcome) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "consent/consent_ledger.h"
 #include "identity/identity_graph.h"
@@ -99,13 +100,14 @@ class Pipeline {
   absl::StatusOr<IngestSummary> Apply(ParseOutput parsed);
 
   // How the newest value dictionary compresses event JSON, as measured since this pipeline
-  // first used it (CompressionWatch); ratios are 0 until a window was measured.
+  // first used it (CompressionWatch), as of the last Apply; ratios are 0 until a window was
+  // measured. Never waits for an Apply in progress.
   struct Compression {
     uint32_t dictionary = 0;  // 0: none yet
     double baseline_ratio = 0;
     double last_ratio = 0;
   };
-  Compression compression() const;  // takes the profile writer mutex
+  Compression compression() const;
 
  private:
   class MergeHook;
@@ -128,6 +130,8 @@ class Pipeline {
 
   Deps deps_;
   PipelineOptions options_;
+  mutable absl::Mutex compression_mu_;
+  Compression compression_ ABSL_GUARDED_BY(compression_mu_);  // published after each Apply
   DictionarySampler sampler_;  // guarded by the profile writer mutex, as the next two
   CompressionWatch watch_;     // of the newest dictionary
   bool resampling_ = false;    // sampling for a dictionary to follow a stale one

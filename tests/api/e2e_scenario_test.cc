@@ -423,11 +423,16 @@ TEST_F(E2eScenarioTest, HealthStatsAndMetricsReportTheCalls) {
     EXPECT_GT(call.count, 0);
   }
   EXPECT_TRUE(listed) << "stats has no getContext entry";
+  // The scenario is too small to train a value dictionary: none yet, no ratio measured.
+  ASSERT_TRUE(stats.counters.count("ingest_value_dictionary"));
+  EXPECT_EQ(stats.counters.at("ingest_value_dictionary"), 0);
+  EXPECT_EQ(stats.counters.at("ingest_event_json_ratio_permille"), 0);
 
   CDP_ASSERT_OK_AND_ASSIGN(std::string metrics, HttpGet(server_->metrics_port(), "/metrics"));
   EXPECT_THAT(metrics, HasSubstr("cdp_calls_total"));
   EXPECT_THAT(metrics, HasSubstr("call=\"getContext\""));
   EXPECT_THAT(metrics, HasSubstr("\ncdp_store_resident_index_enabled 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("\ncdp_ingest_value_dictionary 0\n"));
 }
 
 TEST(E2eServeTest, InvalidConfigurationStopsTheStartNamingTheField) {

@@ -189,7 +189,11 @@ TEST_F(EventCompressionTest, AStaleDictionaryIsFollowedByANewerOne) {
   EXPECT_EQ(store_->codec().current(), 1u);
   EXPECT_EQ(Ingest(app_events(5)).accepted, 300u);
   ASSERT_EQ(store_->codec().current(), 2u);
+  EXPECT_EQ(pipeline_->compression().dictionary, 1u);  // as of that call, which used 1
+  EXPECT_LT(pipeline_->compression().last_ratio * 2, pipeline_->compression().baseline_ratio);
   EXPECT_EQ(Ingest({AppLine(7, 10)}).accepted, 1u);
+  EXPECT_EQ(pipeline_->compression().dictionary, 2u);
+  EXPECT_EQ(pipeline_->compression().baseline_ratio, 0);  // not measured yet
 
   const std::vector<pb::EventBody> bodies = Bodies(7);
   ASSERT_THAT(bodies, SizeIs(21));
