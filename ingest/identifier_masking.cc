@@ -91,6 +91,7 @@ absl::Status MaskEventAt(absl::string_view spans, std::string* json) {
   CodedInputStream in(reinterpret_cast<const uint8_t*>(spans.data()),
                       static_cast<int>(spans.size()));
   std::string out;
+  out.reserve(text.size());
   size_t copied = 0;  // text before this is in `out` already
   while (!in.ExpectAtEnd()) {
     uint32_t gap = 0, length = 0, kind = 0;
@@ -116,11 +117,8 @@ absl::Status MaskEventAt(absl::string_view spans, std::string* json) {
 
 absl::StatusOr<IdentifierMasker> IdentifierMasker::Create(
     absl::Span<const CustomIdentifierPath> custom_paths) {
-  std::vector<internal::CompiledPath> paths;
-  for (const CustomIdentifierPath& entry : custom_paths) {
-    CDP_ASSIGN_OR_RETURN(std::vector<std::string> segments, internal::CompilePath(entry.path));
-    paths.push_back({entry.type, std::move(segments)});
-  }
+  CDP_ASSIGN_OR_RETURN(std::vector<internal::CompiledPath> paths,
+                       internal::CompilePaths(custom_paths));
   return IdentifierMasker(std::move(paths));
 }
 

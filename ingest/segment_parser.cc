@@ -45,10 +45,8 @@ absl::StatusOr<std::unique_ptr<SegmentParser>> SegmentParser::Create(const Parse
   CDP_RETURN_IF_ERROR(options.Validate());
   auto state = std::make_unique<State>(options);
   if (state->options.clock == nullptr) state->options.clock = &SystemClock::Default();
-  for (const CustomIdentifierPath& entry : options.custom_identifier_paths) {
-    CDP_ASSIGN_OR_RETURN(std::vector<std::string> segments, internal::CompilePath(entry.path));
-    state->custom_paths.push_back(internal::CompiledPath{entry.type, std::move(segments)});
-  }
+  CDP_ASSIGN_OR_RETURN(state->custom_paths,
+                       internal::CompilePaths(options.custom_identifier_paths));
   // simdjson counts the root as depth 1 and fails past max_depth (pinned by the tests).
   if (state->event_parser.allocate(options.max_event_bytes, options.max_nesting_depth) !=
           simdjson::SUCCESS ||

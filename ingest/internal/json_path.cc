@@ -49,4 +49,16 @@ absl::StatusOr<std::vector<std::string>> CompilePath(absl::string_view path) {
   return segments;
 }
 
+absl::StatusOr<std::vector<CompiledPath>> CompilePaths(
+    absl::Span<const CustomIdentifierPath> paths) {
+  std::vector<CompiledPath> compiled;
+  compiled.reserve(paths.size());
+  for (const CustomIdentifierPath& entry : paths) {
+    absl::StatusOr<std::vector<std::string>> segments = CompilePath(entry.path);
+    if (!segments.ok()) return segments.status();
+    compiled.push_back({entry.type, *std::move(segments)});
+  }
+  return compiled;
+}
+
 }  // namespace cdp::ingest::internal

@@ -8,6 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "ingest/ingest_options.h"
 
 namespace cdp::ingest::internal {
 
@@ -21,5 +23,9 @@ struct CompiledPath {
 // kInvalidArgument (without quoting the path) when the path is empty, has an empty segment, a
 // JSON pointer escape other than ~0 or ~1, or more than kMaxPathSegments segments.
 absl::StatusOr<std::vector<std::string>> CompilePath(absl::string_view path);
+
+// Every path of `paths` compiled, with its type; the first error of CompilePath.
+absl::StatusOr<std::vector<CompiledPath>> CompilePaths(
+    absl::Span<const CustomIdentifierPath> paths);
 
 }  // namespace cdp::ingest::internal
