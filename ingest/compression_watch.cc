@@ -4,9 +4,10 @@
 
 namespace cdp::ingest {
 
-void CompressionWatch::Watch(uint32_t id) {
+void CompressionWatch::Watch(uint32_t id, double baseline_ratio) {
   *this = CompressionWatch(options_);
   id_ = id;
+  if (id != 0 && baseline_ratio > 0) baseline_ = baseline_ratio;
 }
 
 void CompressionWatch::Add(size_t plain_bytes, size_t compressed_bytes) {

@@ -14,7 +14,10 @@
 // one must wait twice as long as the one before, which bounds them to about log2(events / window)
 // even on a feed that swings back and forth.
 //
-// The watch is in memory: after a restart the newest dictionary's baseline is measured again.
+// The pipeline records each baseline in the store (Store::RecordDictionaryRatio) and hands it back
+// to Watch after a restart, so a store that restarts between a backfill and the live feed still
+// compares the feed with what the dictionary reached on the backfill. The count of values is not
+// kept: after a restart the wait of window × 2^id values starts again.
 //
 // Thread safety: none; the pipeline calls it under the profile writer mutex.
 
@@ -34,8 +37,9 @@ class CompressionWatch {
  public:
   explicit CompressionWatch(CompressionWatchOptions options = {}) : options_(options) {}
 
-  // Starts over for dictionary `id` (0: none), now the newest.
-  void Watch(uint32_t id);
+  // Starts over for dictionary `id` (0: none), now the newest, with `baseline_ratio` as its
+  // baseline when it was measured before (0: measure it on the first window).
+  void Watch(uint32_t id, double baseline_ratio = 0);
   uint32_t watched() const { return id_; }
 
   // Counts one value compressed with the watched dictionary.

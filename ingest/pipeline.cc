@@ -152,7 +152,8 @@ void Pipeline::SetJson(const ProfileId& profile, absl::string_view json, pb::Eve
     if (dictionary != storage::DictionaryCodec::kNone) {
       body->set_json_dictionary(dictionary);
       if (watch_.watched() != dictionary) {  // the first use since it was trained or loaded
-        watch_.Watch(dictionary);
+        watch_.Watch(dictionary, deps_.store->DictionaryFirstRatio(dictionary));
+        baseline_recorded_ = watch_.baseline_ratio() > 0;
         resampling_ = false;
       }
       watch_.Add(json.size(), body->json_compressed().size());
@@ -196,6 +197,18 @@ void Pipeline::MaybeTrainDictionary() {
   LogInfo("ingest", absl::StrFormat("trained value dictionary %d in %.2f s: events are stored "
                                     "compressed with it from now on",
                                     *id, seconds));
+}
+
+void Pipeline::RecordBaseline() {
+  if (baseline_recorded_ || watch_.baseline_ratio() == 0) return;
+  baseline_recorded_ = true;  // one attempt: a failure is logged, and a restart measures it again
+  const absl::Status recorded =
+      deps_.store->RecordDictionaryRatio(watch_.watched(), watch_.baseline_ratio());
+  if (!recorded.ok()) {
+    LogWarning("ingest", absl::StrCat("cannot record how well value dictionary ", watch_.watched(),
+                                      " compresses (", recorded.ToString(),
+                                      "): a restart measures it again"));
+  }
 }
 
 Pipeline::Compression Pipeline::compression() const {
@@ -427,6 +440,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
         data.SerializeAsString()));
   }
   CDP_RETURN_IF_ERROR(deps_.store->Write(batch));
+  RecordBaseline();
   MaybeTrainDictionary();
   {
     absl::MutexLock published(&compression_mu_);

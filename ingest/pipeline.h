@@ -120,6 +120,9 @@ class Pipeline {
   // one when the watch found the newest stale (then it starts the sampling). Failures are logged:
   // events stay stored as they were and sampling starts over.
   void MaybeTrainDictionary();
+  // Records the watched dictionary's baseline ratio in the store once it is measured, so that
+  // after a restart the watch compares with it instead of measuring a new one.
+  void RecordBaseline();
   absl::StatusOr<pb::ProfileData> LoadData(const ProfileId& profile);
   // Reads, in one MultiGet, the profile data of every resolved profile the call has not cached
   // yet, so that CachedData finds it.
@@ -135,6 +138,7 @@ class Pipeline {
   DictionarySampler sampler_;  // guarded by the profile writer mutex, as the next two
   CompressionWatch watch_;     // of the newest dictionary
   bool resampling_ = false;    // sampling for a dictionary to follow a stale one
+  bool baseline_recorded_ = false;  // the watched dictionary's baseline is in the store
   std::unique_ptr<MergeHook> hook_;
   CallState* call_ = nullptr;  // the Apply in progress; guarded by the profile writer mutex
 };

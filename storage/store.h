@@ -267,6 +267,14 @@ class Store {
   // DictionaryCodec for what it may hold) and then makes it the one Compress uses. Returns its
   // id. Concurrent calls serialize. kInvalidArgument as DictionaryCodec::Add.
   absl::StatusOr<uint32_t> AddDictionary(std::string content);
+  // The compression ratio (plain / compressed bytes) dictionary `id` reached on the first values
+  // it compressed, as recorded by RecordDictionaryRatio: what later values are compared with to
+  // tell when the dictionary has fallen behind the data (ingest/compression_watch.h), kept so a
+  // restart does not take a later, worse ratio as the dictionary's own. 0 when none was recorded.
+  double DictionaryFirstRatio(uint32_t id) const;
+  // Durably records `ratio` for dictionary `id`. kInvalidArgument for an id the codec does not
+  // hold or a ratio that is not positive. Concurrent calls serialize with AddDictionary.
+  absl::Status RecordDictionaryRatio(uint32_t id, double ratio);
 
   const BlindIndex& blind_index() const { return *blind_index_; }
   KeyVault& key_vault() { return *vault_; }
@@ -317,8 +325,16 @@ class Store {
   absl::StatusOr<std::string> Seal(Family family, absl::string_view key, const RecordMeta& meta,
                                    absl::string_view value, const DataKey& key_for_batch);
 
-  // Loads the recorded dictionaries into codec_ (at open).
+  // Loads the recorded dictionaries into codec_ and dictionary_info_ (at open).
   absl::Status LoadDictionaries();
+  struct DictionaryInfo {
+    int64_t created_micros = 0;
+    double first_ratio = 0;
+  };
+  // Seals and durably writes the dictionaries record: dictionary i + 1 with info[i], its content
+  // from the codec, or `added` for the one the codec does not hold yet (AddDictionary).
+  absl::Status WriteDictionaries(const std::vector<DictionaryInfo>& info, absl::string_view added)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(dictionaries_mu_);
 
   StoreOptions options_;
   Clock* clock_;
@@ -327,7 +343,10 @@ class Store {
   SecureBytes derivation_key_;  // the index key, input of DeriveKey
   std::unique_ptr<KeyVault> vault_;
   absl::Mutex profile_writer_mu_;
-  absl::Mutex dictionaries_mu_;  // serializes AddDictionary
+  mutable absl::Mutex dictionaries_mu_;  // serializes changes of the dictionaries record
+  // What the record holds beside the contents (which the codec holds); element i is dictionary
+  // i + 1.
+  std::vector<DictionaryInfo> dictionary_info_ ABSL_GUARDED_BY(dictionaries_mu_);
   DictionaryCodec codec_;
 };
 

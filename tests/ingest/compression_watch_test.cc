@@ -55,6 +55,17 @@ TEST(CompressionWatchTest, WatchingANewDictionaryStartsOver) {
   EXPECT_NEAR(watch.baseline_ratio(), 1, 0.01);
 }
 
+TEST(CompressionWatchTest, AKnownBaselineComparesTheFirstWindowAlready) {
+  CompressionWatch watch({.window_events = 100, .stale_share = 0.8});
+  watch.Watch(1, 4);  // measured before a restart
+  EXPECT_NEAR(watch.baseline_ratio(), 4, 0.01);
+  Feed(watch, 100, 2);  // the wait (100 × 2^1) starts again
+  EXPECT_NEAR(watch.baseline_ratio(), 4, 0.01);
+  EXPECT_FALSE(watch.stale());
+  Feed(watch, 100, 2);
+  EXPECT_TRUE(watch.stale());
+}
+
 TEST(CompressionWatchTest, NothingIsMeasuredWithoutADictionary) {
   CompressionWatch watch({.window_events = 10, .stale_share = 0.8});
   Feed(watch, 100, 4);

@@ -213,6 +213,33 @@ TEST_F(EventCompressionTest, AStaleDictionaryIsFollowedByANewerOne) {
   EXPECT_EQ(ReadJson(7), expected);
 }
 
+// A restart between the events a dictionary was trained on and a feed of another kind: the
+// dictionary's ratio on its first events is kept in the store, so the watch still compares the new
+// feed with it instead of taking the new feed's worse ratio as the dictionary's own.
+TEST_F(EventCompressionTest, AStaleDictionaryIsNoticedAcrossARestart) {
+  pipeline_options_.refresh = {.window_events = 100, .stale_share = 0.8};
+  OpenAll();
+  IngestSample();
+  ASSERT_EQ(store_->codec().current(), 1u);
+  EXPECT_EQ(store_->DictionaryFirstRatio(1), 0);
+  IngestSample(5);  // dictionary 1's baseline window
+  const double baseline = pipeline_->compression().baseline_ratio;
+  ASSERT_GT(baseline, 0);
+  EXPECT_EQ(store_->DictionaryFirstRatio(1), baseline);
+
+  OpenAll();
+  EXPECT_EQ(store_->DictionaryFirstRatio(1), baseline);
+  for (int first : {0, 5}) {
+    std::vector<std::string> lines;
+    for (int n = first; n < first + 5; ++n) {
+      for (int p = 0; p < 60; ++p) lines.push_back(AppLine(p, n));
+    }
+    EXPECT_EQ(Ingest(lines).accepted, 300u);
+    EXPECT_EQ(pipeline_->compression().baseline_ratio, baseline);
+  }
+  EXPECT_EQ(store_->codec().current(), 2u);
+}
+
 TEST_F(EventCompressionTest, ACompressedBodyThatDoesNotOpenIsDataLoss) {
   IngestSample();
   std::string json;

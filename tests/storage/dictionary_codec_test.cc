@@ -164,5 +164,24 @@ TEST_F(StoreDictionaryTest, AnUnusableDictionaryIsNeverRecorded) {
   EXPECT_EQ(store_->codec().current(), DictionaryCodec::kNone);
 }
 
+TEST_F(StoreDictionaryTest, FirstRatiosAreRecordedPerDictionaryAndKeptAcrossAdds) {
+  Open();
+  EXPECT_THAT(store_->RecordDictionaryRatio(1, 3.0), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_EQ(store_->AddDictionary(std::string(kDictionary) + "first").value(), 1u);
+  EXPECT_EQ(store_->DictionaryFirstRatio(1), 0);
+  EXPECT_THAT(store_->RecordDictionaryRatio(1, 0), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_THAT(store_->RecordDictionaryRatio(1, 3.25), IsOk());
+  ASSERT_EQ(store_->AddDictionary(std::string(kDictionary) + "second").value(), 2u);
+  ASSERT_THAT(store_->RecordDictionaryRatio(2, 2.5), IsOk());
+  EXPECT_EQ(store_->DictionaryFirstRatio(3), 0);
+  Close();
+
+  Open();
+  EXPECT_EQ(store_->DictionaryFirstRatio(1), 3.25);
+  EXPECT_EQ(store_->DictionaryFirstRatio(2), 2.5);
+  EXPECT_EQ(store_->codec().content(1), std::string(kDictionary) + "first");
+  EXPECT_EQ(store_->codec().content(2), std::string(kDictionary) + "second");
+}
+
 }  // namespace
 }  // namespace cdp::storage
