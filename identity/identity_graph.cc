@@ -78,36 +78,36 @@ absl::StatusOr<std::optional<ProfileId>> IdentityGraph::CurrentProfile(const Pro
 }
 
 absl::StatusOr<std::optional<ProfileId>> IdentityGraph::IndexedProfile(
-    const Identifier& identifier, const storage::Snapshot* snapshot) {
+    const Identifier& identifier) {
   CDP_ASSIGN_OR_RETURN(
       std::optional<storage::Record> record,
       store_->Get(Family::kIdentifiers,
-                  storage::DigestKey(store_->blind_index().Hash(identifier.type, identifier.value)),
-                  snapshot));
+                  storage::DigestKey(store_->blind_index().Hash(identifier.type, identifier.value))));
   if (!record) return std::nullopt;
   CDP_ASSIGN_OR_RETURN(internal::IndexEntry entry, internal::DecodeIndexEntry(record->value));
   return entry.profile;
 }
 
 absl::StatusOr<std::optional<ProfileId>> IdentityGraph::FindProfile(const Identifier& identifier) {
-  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> indexed, IndexedProfile(identifier, nullptr));
+  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> indexed, IndexedProfile(identifier));
   if (!indexed) return std::nullopt;
   return CurrentProfile(*indexed);
 }
 
-absl::StatusOr<std::optional<ProfileIdentity>> IdentityGraph::FindIdentity(
-    const Identifier& identifier, const storage::Snapshot* snapshot) {
-  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> indexed, IndexedProfile(identifier, snapshot));
-  if (!indexed) return std::nullopt;
-  return GetIdentity(*indexed, snapshot);
-}
-
 absl::StatusOr<std::optional<ProfileIdentity>> IdentityGraph::GetIdentity(
     const ProfileId& profile, const storage::Snapshot* snapshot) {
-  CDP_ASSIGN_OR_RETURN(ProfileId current, FollowRedirects(profile, snapshot));
+  // The node first: a lookup's profile is nearly always current, and a profile with a node has
+  // no redirect (see the header), so the redirect read is needed only when there is none.
+  ProfileId current = profile;
   CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
                        store_->Get(Family::kProfiles, internal::NodeKey(current), snapshot));
-  if (!record) return std::nullopt;
+  if (!record) {
+    CDP_ASSIGN_OR_RETURN(current, FollowRedirects(profile, snapshot));
+    if (current == profile) return std::nullopt;
+    CDP_ASSIGN_OR_RETURN(record,
+                         store_->Get(Family::kProfiles, internal::NodeKey(current), snapshot));
+    if (!record) return std::nullopt;
+  }
   // A read needs the stored fields only, not the indexes internal::Node builds for the rules.
   pb::IdentityNode node;
   if (!node.ParseFromString(record->value)) {

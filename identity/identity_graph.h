@@ -178,13 +178,17 @@ class IdentityGraph {
   absl::StatusOr<std::optional<ProfileId>> CurrentProfile(const ProfileId& profile);
   // The identity of `profile` after following merge redirects; nullopt if it does not exist.
   // Reads from `snapshot` when given (the caller reads the profile's other records from the same
-  // snapshot), each record once: the redirects, then the identity node.
+  // snapshot): the identity node, and only when there is none the redirects and then the node they
+  // lead to (a profile with a node has no redirect: a merge deletes the absorbed node in the batch
+  // that writes its redirect, and unmerge and new profiles take fresh ids).
   absl::StatusOr<std::optional<ProfileIdentity>> GetIdentity(
       const ProfileId& profile, const storage::Snapshot* snapshot = nullptr);
-  // The identity of the current profile holding `identifier`, as GetIdentity: the lookup path,
-  // one index read plus GetIdentity's. nullopt if no profile holds it.
-  absl::StatusOr<std::optional<ProfileIdentity>> FindIdentity(
-      const Identifier& identifier, const storage::Snapshot* snapshot = nullptr);
+  // The profile the blind index names for `identifier`, nullopt if none: a read of the latest
+  // committed index, from the store's in-memory copy when it has one (no database read). The
+  // profile may have been merged away by a write committed since; GetIdentity follows its
+  // redirect. The lookup path: IndexedProfile, then a snapshot, then GetIdentity on it (everything
+  // the index named was committed before a snapshot taken after the read).
+  absl::StatusOr<std::optional<ProfileId>> IndexedProfile(const Identifier& identifier);
   // The profile's merge log, oldest first.
   absl::StatusOr<std::vector<MergeRecord>> MergeHistory(const ProfileId& profile);
 
@@ -209,11 +213,6 @@ class IdentityGraph {
   // Follows the redirects from `profile` to the id that has none.
   absl::StatusOr<ProfileId> FollowRedirects(const ProfileId& profile,
                                             const storage::Snapshot* snapshot);
-  // The profile id the index entry of `identifier` names (before following redirects); nullopt
-  // when no profile holds it.
-  absl::StatusOr<std::optional<ProfileId>> IndexedProfile(const Identifier& identifier,
-                                                          const storage::Snapshot* snapshot);
-
   storage::Store* store_;
   const IdentityOptions options_;
   Clock* clock_;

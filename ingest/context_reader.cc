@@ -253,7 +253,6 @@ void SortKeepingLast(std::vector<Entry>* entries, Name name) {
 template <typename Resolve>
 absl::StatusOr<std::optional<PersonContext>> ContextReader::Lookup(const ContextRequest& request,
                                                                    Resolve resolve) {
-  CDP_RETURN_IF_ERROR(consent_->CheckPurpose(request.purpose));
   absl::Status last;
   for (int attempt = 0; attempt < kLookupAttempts; ++attempt) {
     std::unique_ptr<storage::Snapshot> snapshot = store_->GetSnapshot();
@@ -270,13 +269,19 @@ absl::StatusOr<std::optional<PersonContext>> ContextReader::Lookup(const Context
 
 absl::StatusOr<std::optional<PersonContext>> ContextReader::ByIdentifier(
     const identity::Identifier& id, const ContextRequest& request) {
+  CDP_RETURN_IF_ERROR(consent_->CheckPurpose(request.purpose));
+  // The index before the snapshot (see IdentityGraph::IndexedProfile): from the in-memory copy,
+  // where a read at the snapshot would go to the database.
+  CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> indexed, identity_->IndexedProfile(id));
+  if (!indexed) return std::nullopt;
   return Lookup(request, [&](const storage::Snapshot* snapshot) {
-    return identity_->FindIdentity(id, snapshot);
+    return identity_->GetIdentity(*indexed, snapshot);
   });
 }
 
 absl::StatusOr<std::optional<PersonContext>> ContextReader::ByProfile(
     const ProfileId& profile, const ContextRequest& request) {
+  CDP_RETURN_IF_ERROR(consent_->CheckPurpose(request.purpose));
   return Lookup(request, [&](const storage::Snapshot* snapshot) {
     return identity_->GetIdentity(profile, snapshot);
   });

@@ -192,22 +192,29 @@ TEST_F(IdentityGraphTest, LookupsReadTheIdentityAsOfTheirSnapshot) {
   const ProfileId by_email = *ProfileOf("email", "ann@example.com");
   const ProfileId by_phone = *ProfileOf("phone", "+14155550100");
   std::unique_ptr<storage::Snapshot> before = store_->GetSnapshot();
+  CDP_ASSERT_OK_AND_ASSIGN(std::optional<ProfileId> indexed_before,
+                           graph_->IndexedProfile({"email", "ann@example.com"}));
+  EXPECT_EQ(indexed_before, by_email);
   Ingest({{"email", "ann@example.com"}, {"phone", "+14155550100"}});  // merges into by_phone
 
   // From the snapshot the merge has not happened, but the merged-away profile's data key was
   // retired by it, so its sealed node no longer opens: shredded, and the caller reads again from
   // a fresh snapshot (ContextReader does).
-  auto old_view = graph_->FindIdentity({"email", "ann@example.com"}, before.get());
+  auto old_view = graph_->GetIdentity(by_email, before.get());
   EXPECT_TRUE(storage::IsShredded(old_view.status())) << old_view.status();
   // The survivor's identity as of the snapshot is still readable: without the merged-in part.
-  CDP_ASSERT_OK_AND_ASSIGN(auto survivor_then,
-                           graph_->FindIdentity({"phone", "+14155550100"}, before.get()));
+  CDP_ASSERT_OK_AND_ASSIGN(auto survivor_then, graph_->GetIdentity(by_phone, before.get()));
   ASSERT_TRUE(survivor_then.has_value());
   EXPECT_EQ(survivor_then->profile, by_phone);
   EXPECT_THAT(survivor_then->identifiers, ElementsAre(Identifier{"phone", "+14155550100"}));
 
-  // Now: the identifier and the merged-away id both lead to the survivor, holding both.
-  CDP_ASSERT_OK_AND_ASSIGN(auto now, graph_->FindIdentity({"email", "ann@example.com"}));
+  // Now: the identifier and the merged-away id both lead to the survivor, holding both; so does
+  // the id the index named before the merge, read at a snapshot taken after it (the lookup path).
+  CDP_ASSERT_OK_AND_ASSIGN(std::optional<ProfileId> indexed_now,
+                           graph_->IndexedProfile({"email", "ann@example.com"}));
+  EXPECT_EQ(indexed_now, by_phone);
+  std::unique_ptr<storage::Snapshot> after = store_->GetSnapshot();
+  CDP_ASSERT_OK_AND_ASSIGN(auto now, graph_->GetIdentity(*indexed_before, after.get()));
   ASSERT_TRUE(now.has_value());
   EXPECT_EQ(now->profile, by_phone);
   EXPECT_THAT(now->identifiers,
@@ -216,7 +223,7 @@ TEST_F(IdentityGraphTest, LookupsReadTheIdentityAsOfTheirSnapshot) {
   CDP_ASSERT_OK_AND_ASSIGN(auto via_redirect, graph_->GetIdentity(by_email));
   ASSERT_TRUE(via_redirect.has_value());
   EXPECT_EQ(via_redirect->profile, by_phone);
-  CDP_ASSERT_OK_AND_ASSIGN(auto nobody, graph_->FindIdentity({"email", "nobody@example.com"}));
+  CDP_ASSERT_OK_AND_ASSIGN(auto nobody, graph_->IndexedProfile({"email", "nobody@example.com"}));
   EXPECT_FALSE(nobody.has_value());
 }
 
