@@ -16,10 +16,11 @@
 //   3. if linking all matched profiles and the new identifiers would give one profile more values
 //      of a type than its limit, the event's lowest-priority identifier is dropped and matching
 //      starts again; an identifier marked no-bridge by an unmerge never links two profiles;
-//   4. no match: a new profile. Matches: the smaller profiles (by stored events, counted up to
-//      kMaxCountedEvents, then the younger) are merged into the largest, unless the survivor's merge cap or identifier cap is reached, in
-//      which case the event goes to the profile of its highest-priority matched identifier and
-//      the cap hit is counted.
+//   4. no match: a new profile. Matches: the smaller profiles (by the events they hold, as
+//      MergeHook::EventCounts tells or counted in the store, up to kMaxCountedEvents; then the
+//      younger) are merged into the largest, unless the survivor's merge cap or identifier cap is
+//      reached, in which case the event goes to the profile of its highest-priority matched
+//      identifier and the cap hit is counted.
 // Materialization then writes, into the caller's WriteBatch: identity nodes that changed (an event
 // that brings nothing new to a profile's identity leaves its node as it is), the blind index,
 // redirects from merged-away ids, merge log entries, the merged-away profiles' records re-keyed
@@ -97,10 +98,19 @@ class MergeHook {
                                  storage::WriteBatch& batch) {
     return absl::OkStatus();
   }
+  // Optional, called during resolution: how many events each of `profiles` holds, by a count the
+  // layer that stores them keeps (committed data, as OnMerge reads it), or nullopt for a profile
+  // it has no count of. A merge compares profiles by this to choose its survivor; the graph
+  // counts the stored events of the profiles no hook knows, which costs a scan of their keys.
+  virtual absl::StatusOr<std::vector<std::optional<uint64_t>>> EventCounts(
+      absl::Span<const ProfileId> profiles) {
+    return std::vector<std::optional<uint64_t>>(profiles.size());
+  }
 };
 
-// Profiles are compared by stored events when a merge chooses its survivor, counted up to this
-// many: beyond it they compare as equal and the older survives. Bounds the count's scan.
+// Profiles are compared by the events they hold when a merge chooses its survivor (as a merge
+// hook counts them, else counted in the store), up to this many: beyond it they compare as equal
+// and the older survives. Bounds the count's scan.
 inline constexpr uint64_t kMaxCountedEvents = 10'000;
 
 struct ProfileIdentity {

@@ -55,17 +55,45 @@ absl::StatusOr<bool> IdentityGraph::Batch::IsSuppressed(const crypto::Digest& ha
 absl::StatusOr<uint64_t> IdentityGraph::Batch::Size(const ProfileId& id) {
   auto it = stored_events_.find(id);
   if (it == stored_events_.end()) {
-    uint64_t count = 0;
-    if (!new_nodes_.contains(id)) {
-      CDP_ASSIGN_OR_RETURN(std::vector<uint64_t> counts,
-                           g_->store_->CountKeysWithPrefixes(
-                               Family::kEvents, {storage::ProfileKey(id)}, kMaxCountedEvents));
-      count = counts[0];
+    if (new_nodes_.contains(id)) {
+      it = stored_events_.emplace(id, 0).first;
+    } else {
+      CDP_RETURN_IF_ERROR(CountEvents({id}));
+      it = stored_events_.find(id);
     }
-    it = stored_events_.emplace(id, count).first;
   }
   const auto added = batch_events_.find(id);
   return it->second + (added == batch_events_.end() ? 0 : added->second);
+}
+
+absl::Status IdentityGraph::Batch::CountEvents(std::vector<ProfileId> ids) {
+  std::vector<ProfileId> unknown;
+  for (MergeHook* hook : g_->hooks_) {
+    if (ids.empty()) return absl::OkStatus();
+    CDP_ASSIGN_OR_RETURN(std::vector<std::optional<uint64_t>> counts, hook->EventCounts(ids));
+    if (counts.size() != ids.size()) {
+      return absl::InternalError("a merge hook counted events of other profiles than asked");
+    }
+    unknown.clear();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (counts[i]) {
+        stored_events_.emplace(ids[i], *counts[i]);
+      } else {
+        unknown.push_back(ids[i]);
+      }
+    }
+    ids.swap(unknown);
+  }
+  if (ids.empty()) return absl::OkStatus();
+  std::sort(ids.begin(), ids.end());  // byte order, so their key prefixes come out sorted
+  std::vector<std::string> prefixes;
+  prefixes.reserve(ids.size());
+  for (const ProfileId& id : ids) prefixes.push_back(storage::ProfileKey(id));
+  CDP_ASSIGN_OR_RETURN(std::vector<uint64_t> counts,
+                       g_->store_->CountKeysWithPrefixes(Family::kEvents, prefixes,
+                                                         kMaxCountedEvents));
+  for (size_t i = 0; i < ids.size(); ++i) stored_events_.emplace(ids[i], counts[i]);
+  return absl::OkStatus();
 }
 
 Node* IdentityGraph::Batch::NewNode(int64_t now) {
@@ -255,15 +283,7 @@ absl::Status IdentityGraph::Batch::CountEventsOfLikelyMerges(
   for (const ProfileId& id : merging) {
     if (!stored_events_.contains(id)) ids.push_back(id);
   }
-  std::sort(ids.begin(), ids.end());  // byte order, so their key prefixes come out sorted
-  std::vector<std::string> prefixes;
-  prefixes.reserve(ids.size());
-  for (const ProfileId& id : ids) prefixes.push_back(storage::ProfileKey(id));
-  CDP_ASSIGN_OR_RETURN(std::vector<uint64_t> counts,
-                       g_->store_->CountKeysWithPrefixes(Family::kEvents, prefixes,
-                                                         kMaxCountedEvents));
-  for (size_t i = 0; i < ids.size(); ++i) stored_events_.emplace(ids[i], counts[i]);
-  return absl::OkStatus();
+  return CountEvents(std::move(ids));
 }
 
 absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity& event,

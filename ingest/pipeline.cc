@@ -60,12 +60,12 @@ class Pipeline::MergeHook final : public identity::MergeHook {
                          p.deps_.consent->CombineOnMerge(survivor, absorbed, batch));
     CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> history,
                          p.deps_.consent->History(survivor));
-    CDP_ASSIGN_OR_RETURN(pb::ProfileData data, p.LoadData(survivor));
+    CDP_ASSIGN_OR_RETURN(pb::ProfileData data, p.TakeData(survivor));
     for (const ProfileId& id : absorbed) {
       CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> more,
                            p.deps_.consent->History(id));
       history.insert(history.end(), more.begin(), more.end());
-      CDP_ASSIGN_OR_RETURN(pb::ProfileData absorbed_data, p.LoadData(id));
+      CDP_ASSIGN_OR_RETURN(pb::ProfileData absorbed_data, p.TakeData(id));
       CombineProfileData(absorbed_data, &data);
     }
     history.insert(history.end(), resolved.begin(), resolved.end());
@@ -73,6 +73,23 @@ class Pipeline::MergeHook final : public identity::MergeHook {
     p.call_->data[survivor] = std::move(data);
     p.call_->combined.insert(survivor);
     return absl::OkStatus();
+  }
+
+  // The profile data's event total, read into the call's cache, where the merge (OnMerge) and
+  // the events (PrefetchData) then find it. Resolution runs before any event of the call changes
+  // profile data, so the cache holds committed data here. nullopt for a profile with no events
+  // recorded in its data, which the graph then counts in the store.
+  absl::StatusOr<std::vector<std::optional<uint64_t>>> EventCounts(
+      absl::Span<const ProfileId> profiles) override {
+    Pipeline& p = *pipeline_;
+    std::vector<std::optional<uint64_t>> counts(profiles.size());
+    if (p.call_ == nullptr) return counts;  // a resolution outside an ingest call
+    CDP_RETURN_IF_ERROR(p.CacheData(profiles));
+    for (size_t i = 0; i < profiles.size(); ++i) {
+      const uint64_t total = p.call_->data.at(profiles[i]).total_events();
+      if (total > 0) counts[i] = total;
+    }
+    return counts;
   }
 
   // Each part's traits and facts are rebuilt from the events it now holds, so no part keeps
@@ -227,27 +244,43 @@ absl::StatusOr<pb::ProfileData> Pipeline::LoadData(const ProfileId& profile) {
   return data;
 }
 
-absl::Status Pipeline::PrefetchData(absl::Span<const identity::Resolution> resolutions) {
-  std::vector<ProfileId> profiles;
-  absl::flat_hash_set<ProfileId> wanted;
-  for (const identity::Resolution& resolution : resolutions) {
-    if (resolution.outcome != identity::Resolution::Outcome::kResolved) continue;
-    if (call_->data.contains(resolution.profile)) continue;  // combined by a merge hook
-    if (wanted.insert(resolution.profile).second) profiles.push_back(resolution.profile);
-  }
+absl::Status Pipeline::CacheData(absl::Span<const ProfileId> profiles) {
+  std::vector<ProfileId> missing;
   std::vector<std::string> keys;
-  keys.reserve(profiles.size());
-  for (const ProfileId& profile : profiles) keys.push_back(ProfileDataKey(profile));
+  for (const ProfileId& profile : profiles) {
+    if (call_->data.contains(profile)) continue;
+    if (std::find(missing.begin(), missing.end(), profile) != missing.end()) continue;
+    missing.push_back(profile);
+    keys.push_back(ProfileDataKey(profile));
+  }
   CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> records,
                        deps_.store->MultiGet(Family::kProfiles, keys));
-  for (size_t i = 0; i < profiles.size(); ++i) {
-    pb::ProfileData& data = call_->data[profiles[i]];
+  for (size_t i = 0; i < missing.size(); ++i) {
+    pb::ProfileData& data = call_->data[missing[i]];
     if (records[i] && !data.ParseFromString(records[i]->value)) {
       return absl::DataLossError(
-          absl::StrCat("profile data of ", profiles[i].ToHex(), " is not a valid record"));
+          absl::StrCat("profile data of ", missing[i].ToHex(), " is not a valid record"));
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status Pipeline::PrefetchData(absl::Span<const identity::Resolution> resolutions) {
+  std::vector<ProfileId> profiles;
+  for (const identity::Resolution& resolution : resolutions) {
+    if (resolution.outcome == identity::Resolution::Outcome::kResolved) {
+      profiles.push_back(resolution.profile);
+    }
+  }
+  return CacheData(profiles);
+}
+
+absl::StatusOr<pb::ProfileData> Pipeline::TakeData(const ProfileId& profile) {
+  auto it = call_->data.find(profile);
+  if (it == call_->data.end()) return LoadData(profile);
+  pb::ProfileData data = std::move(it->second);
+  call_->data.erase(it);
+  return data;
 }
 
 absl::StatusOr<pb::ProfileData*> Pipeline::CachedData(const ProfileId& profile) {

@@ -79,10 +79,13 @@ class IdentityGraph::Batch {
   absl::StatusOr<const std::optional<IndexEntry>*> Lookup(const crypto::Digest& hash);
   absl::StatusOr<Node*> LoadNode(const ProfileId& id);
   absl::StatusOr<bool> IsSuppressed(const crypto::Digest& hash);
-  // The profile's size for choosing a merge's survivor: its stored events (up to
-  // kMaxCountedEvents), plus those resolved to it earlier in the batch and the sizes of the
-  // profiles it absorbed in the batch.
+  // The profile's size for choosing a merge's survivor: the events it holds (CountEvents), plus
+  // those resolved to it earlier in the batch and the sizes of the profiles it absorbed in the
+  // batch.
   absl::StatusOr<uint64_t> Size(const ProfileId& id);
+  // Records in stored_events_ how many events each of `ids` (none new in the batch) holds: as the
+  // merge hooks count them, else counted in the store up to kMaxCountedEvents.
+  absl::Status CountEvents(std::vector<ProfileId> ids);
   Node* NewNode(int64_t now);
   void Point(const crypto::Digest& hash, const ProfileId& profile, bool no_bridge = false);
   bool BreaksLimit(const std::vector<Node*>& profiles,
@@ -110,7 +113,7 @@ class IdentityGraph::Batch {
   absl::flat_hash_set<ProfileId> new_nodes_;
   absl::flat_hash_set<ProfileId> dirty_nodes_;
   absl::flat_hash_map<ProfileId, ProfileId> redirect_;  // absorbed -> survivor, in this batch
-  absl::flat_hash_map<ProfileId, uint64_t> stored_events_;  // counted by Size
+  absl::flat_hash_map<ProfileId, uint64_t> stored_events_;  // see CountEvents
   absl::flat_hash_map<ProfileId, uint64_t> batch_events_;   // added in this batch (see Size)
   std::vector<PendingMerge> merges_;
 };

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/container/flat_hash_map.h"
 #include "storage/errors.h"
 #include "storage/key_codec.h"
 #include "identity/profile_node.h"
@@ -116,6 +117,45 @@ TEST_F(IdentityGraphTest, MergeSurvivorCountsEventsResolvedEarlierInTheBatch) {
   EXPECT_EQ(resolutions[3].merged, 1u);
   EXPECT_EQ(resolutions[3].profile, by_email);  // 4 events against 1
   EXPECT_THAT(EventsOf(by_email), SizeIs(6));
+  EXPECT_THAT(EventsOf(by_phone), IsEmpty());
+}
+
+// A merge hook that keeps its own event counts for some profiles (as ingest's profile data does).
+class CountingHook final : public MergeHook {
+ public:
+  absl::Status OnMerge(const ProfileId&, absl::Span<const ProfileId>,
+                       storage::WriteBatch&) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<std::optional<uint64_t>>> EventCounts(
+      absl::Span<const ProfileId> profiles) override {
+    std::vector<std::optional<uint64_t>> counts;
+    for (const ProfileId& profile : profiles) {
+      asked.push_back(profile);
+      auto it = known.find(profile);
+      counts.push_back(it == known.end() ? std::nullopt : std::optional<uint64_t>(it->second));
+    }
+    return counts;
+  }
+  absl::flat_hash_map<ProfileId, uint64_t> known;
+  std::vector<ProfileId> asked;
+};
+
+TEST_F(IdentityGraphTest, MergeSurvivorTakesAHooksEventCountsOverTheStore) {
+  for (int i = 0; i < 3; ++i) Ingest({{"email", "ann@example.com"}});
+  for (int i = 0; i < 5; ++i) Ingest({{"phone", "+14155550100"}});
+  const ProfileId by_email = *ProfileOf("email", "ann@example.com");
+  const ProfileId by_phone = *ProfileOf("phone", "+14155550100");
+  CountingHook hook;
+  hook.known[by_email] = 40;  // the store holds 3 of them (older ones expired, say)
+  graph_->AddMergeHook(&hook);
+
+  // The phone profile is counted in the store (5 events), the email one by the hook (40).
+  Resolution bridge = Ingest({{"email", "ann@example.com"}, {"phone", "+14155550100"}});
+  EXPECT_EQ(bridge.merged, 1u);
+  EXPECT_EQ(bridge.profile, by_email);
+  EXPECT_THAT(hook.asked, UnorderedElementsAre(by_email, by_phone));
+  EXPECT_THAT(EventsOf(by_email), SizeIs(9));
   EXPECT_THAT(EventsOf(by_phone), IsEmpty());
 }
 
