@@ -247,9 +247,9 @@ absl::StatusOr<pb::ProfileData> Pipeline::LoadData(const ProfileId& profile) {
 absl::Status Pipeline::CacheData(absl::Span<const ProfileId> profiles) {
   std::vector<ProfileId> missing;
   std::vector<std::string> keys;
+  absl::flat_hash_set<ProfileId> wanted;
   for (const ProfileId& profile : profiles) {
-    if (call_->data.contains(profile)) continue;
-    if (std::find(missing.begin(), missing.end(), profile) != missing.end()) continue;
+    if (call_->data.contains(profile) || !wanted.insert(profile).second) continue;
     missing.push_back(profile);
     keys.push_back(ProfileDataKey(profile));
   }
