@@ -78,11 +78,12 @@ absl::StatusOr<std::optional<ProfileId>> IdentityGraph::CurrentProfile(const Pro
 }
 
 absl::StatusOr<std::optional<ProfileId>> IdentityGraph::IndexedProfile(
-    const Identifier& identifier) {
+    const Identifier& identifier, const storage::Snapshot* snapshot) {
   CDP_ASSIGN_OR_RETURN(
       std::optional<storage::Record> record,
       store_->Get(Family::kIdentifiers,
-                  storage::DigestKey(store_->blind_index().Hash(identifier.type, identifier.value))));
+                  storage::DigestKey(store_->blind_index().Hash(identifier.type, identifier.value)),
+                  snapshot));
   if (!record) return std::nullopt;
   CDP_ASSIGN_OR_RETURN(internal::IndexEntry entry, internal::DecodeIndexEntry(record->value));
   return entry.profile;

@@ -193,12 +193,16 @@ class IdentityGraph {
   // that writes its redirect, and unmerge and new profiles take fresh ids).
   absl::StatusOr<std::optional<ProfileIdentity>> GetIdentity(
       const ProfileId& profile, const storage::Snapshot* snapshot = nullptr);
-  // The profile the blind index names for `identifier`, nullopt if none: a read of the latest
-  // committed index, from the store's in-memory copy when it has one (no database read). The
-  // profile may have been merged away by a write committed since; GetIdentity follows its
-  // redirect. The lookup path: IndexedProfile, then a snapshot, then GetIdentity on it (everything
-  // the index named was committed before a snapshot taken after the read).
-  absl::StatusOr<std::optional<ProfileId>> IndexedProfile(const Identifier& identifier);
+  // The profile the blind index names for `identifier`, nullopt if none (before following
+  // redirects). Without a snapshot, a read of the latest committed index from the store's
+  // in-memory copy when it has one (no database read); a snapshot read goes to the database. The
+  // lookup path: IndexedProfile without a snapshot, then a snapshot, then GetIdentity on it:
+  // everything the index named was committed before that snapshot, and a profile merged away
+  // since is followed to its survivor. If the identity found there no longer holds the
+  // identifier (an unmerge or erasure moved it in between), the index is read again at the
+  // snapshot.
+  absl::StatusOr<std::optional<ProfileId>> IndexedProfile(
+      const Identifier& identifier, const storage::Snapshot* snapshot = nullptr);
   // The profile's merge log, oldest first.
   absl::StatusOr<std::vector<MergeRecord>> MergeHistory(const ProfileId& profile);
 

@@ -274,8 +274,20 @@ absl::StatusOr<std::optional<PersonContext>> ContextReader::ByIdentifier(
   // where a read at the snapshot would go to the database.
   CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> indexed, identity_->IndexedProfile(id));
   if (!indexed) return std::nullopt;
-  return Lookup(request, [&](const storage::Snapshot* snapshot) {
-    return identity_->GetIdentity(*indexed, snapshot);
+  return Lookup(request, [&](const storage::Snapshot* snapshot)
+                             -> absl::StatusOr<std::optional<identity::ProfileIdentity>> {
+    CDP_ASSIGN_OR_RETURN(std::optional<identity::ProfileIdentity> found,
+                         identity_->GetIdentity(*indexed, snapshot));
+    if (found && std::find(found->identifiers.begin(), found->identifiers.end(), id) !=
+                     found->identifiers.end()) {
+      return found;
+    }
+    // The identifier moved between the index read and the snapshot (or its profile was erased):
+    // whoever holds it as of the snapshot, if anyone.
+    CDP_ASSIGN_OR_RETURN(std::optional<ProfileId> at_snapshot,
+                         identity_->IndexedProfile(id, snapshot));
+    if (!at_snapshot) return std::nullopt;
+    return identity_->GetIdentity(*at_snapshot, snapshot);
   });
 }
 

@@ -463,6 +463,35 @@ TEST_F(IdentityGraphTest, UnmergeGivesBackTwoPeopleWithTheirOwnEvents) {
   EXPECT_NE(ProfileOf("user_id", "fay"), ProfileOf("email", "gus@example.com"));
 }
 
+// The lookup path reads the index first and the identity at a later snapshot: an unmerge between
+// them leaves the index's profile without the identifier, which the snapshot's index then finds
+// on the part that took it (ContextReader::ByIdentifier checks for exactly this).
+TEST_F(IdentityGraphTest, AnIdentifierMovedAfterTheIndexReadIsFoundAtTheSnapshot) {
+  for (int i = 0; i < 3; ++i) Ingest({{"user_id", "fay"}, {"device_id", "kiosk"}});
+  Ingest({{"email", "gus@example.com"}, {"device_id", "kiosk"}});
+  const Identifier gus_email{"email", "gus@example.com"};
+  CDP_ASSERT_OK_AND_ASSIGN(std::optional<ProfileId> indexed, graph_->IndexedProfile(gus_email));
+  ASSERT_TRUE(indexed.has_value());
+  {
+    absl::MutexLock lock(&store_->profile_writer_mutex());
+    storage::WriteBatch batch = store_->NewBatch();
+    ASSERT_THAT(graph_->Unmerge(*indexed, Identifier{"device_id", "kiosk"}, "ops", "", batch),
+                IsOk());
+    ASSERT_THAT(store_->Write(batch), IsOk());
+  }
+  std::unique_ptr<storage::Snapshot> snapshot = store_->GetSnapshot();
+  CDP_ASSERT_OK_AND_ASSIGN(auto stale, graph_->GetIdentity(*indexed, snapshot.get()));
+  ASSERT_TRUE(stale.has_value());
+  EXPECT_THAT(stale->identifiers, ::testing::Not(::testing::Contains(gus_email)));
+  CDP_ASSERT_OK_AND_ASSIGN(std::optional<ProfileId> holder,
+                           graph_->IndexedProfile(gus_email, snapshot.get()));
+  ASSERT_TRUE(holder.has_value());
+  EXPECT_NE(*holder, *indexed);
+  CDP_ASSERT_OK_AND_ASSIGN(auto gus, graph_->GetIdentity(*holder, snapshot.get()));
+  ASSERT_TRUE(gus.has_value());
+  EXPECT_THAT(gus->identifiers, ::testing::Contains(gus_email));
+}
+
 TEST_F(IdentityGraphTest, UnmergeOfAnIdentifierTheProfileDoesNotHoldIsNotFound) {
   Resolution r = Ingest({{"user_id", "hal"}});
   absl::MutexLock lock(&store_->profile_writer_mutex());
