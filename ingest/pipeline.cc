@@ -233,17 +233,6 @@ Pipeline::Compression Pipeline::compression() const {
   return compression_;
 }
 
-absl::StatusOr<pb::ProfileData> Pipeline::LoadData(const ProfileId& profile) {
-  pb::ProfileData data;
-  CDP_ASSIGN_OR_RETURN(std::optional<storage::Record> record,
-                       deps_.store->Get(Family::kProfiles, ProfileDataKey(profile)));
-  if (record && !data.ParseFromString(record->value)) {
-    return absl::DataLossError(
-        absl::StrCat("profile data of ", profile.ToHex(), " is not a valid record"));
-  }
-  return data;
-}
-
 absl::Status Pipeline::CacheData(absl::Span<const ProfileId> profiles) {
   std::vector<ProfileId> missing;
   std::vector<std::string> keys;
@@ -276,18 +265,17 @@ absl::Status Pipeline::PrefetchData(absl::Span<const identity::Resolution> resol
 }
 
 absl::StatusOr<pb::ProfileData> Pipeline::TakeData(const ProfileId& profile) {
-  auto it = call_->data.find(profile);
-  if (it == call_->data.end()) return LoadData(profile);
-  pb::ProfileData data = std::move(it->second);
-  call_->data.erase(it);
+  CDP_ASSIGN_OR_RETURN(pb::ProfileData * cached, CachedData(profile));
+  pb::ProfileData data = std::move(*cached);
+  call_->data.erase(profile);
   return data;
 }
 
 absl::StatusOr<pb::ProfileData*> Pipeline::CachedData(const ProfileId& profile) {
   auto it = call_->data.find(profile);
-  if (it == call_->data.end()) {
-    CDP_ASSIGN_OR_RETURN(pb::ProfileData data, LoadData(profile));
-    it = call_->data.emplace(profile, std::move(data)).first;
+  if (it == call_->data.end()) {  // rare: PrefetchData and merges cache what a call reads
+    CDP_RETURN_IF_ERROR(CacheData({&profile, 1}));
+    it = call_->data.find(profile);
   }
   return &it->second;
 }

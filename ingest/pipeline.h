@@ -123,14 +123,14 @@ class Pipeline {
   // Records the watched dictionary's baseline ratio in the store once it is measured, so that
   // after a restart the watch compares with it instead of measuring a new one.
   void RecordBaseline();
-  absl::StatusOr<pb::ProfileData> LoadData(const ProfileId& profile);
   // Reads, in one MultiGet, the profile data of every one of `profiles` the call has not cached
   // yet (an absent record caches as empty), so that CachedData finds it.
   absl::Status CacheData(absl::Span<const ProfileId> profiles);
   // CacheData for every resolved profile.
   absl::Status PrefetchData(absl::Span<const identity::Resolution> resolutions);
-  // The profile's data, taken out of the call's cache if there, else read.
+  // The profile's data, taken out of the call's cache (read first if not there).
   absl::StatusOr<pb::ProfileData> TakeData(const ProfileId& profile);
+  // The profile's data in the call's cache (read first if not there).
   absl::StatusOr<pb::ProfileData*> CachedData(const ProfileId& profile);
   absl::StatusOr<std::vector<consent::ConsentChange>*> CachedConsent(const ProfileId& profile);
   absl::Status RetypeAliasPreviousId(const ParsedEvent& event, identity::EventIdentity* identity);
