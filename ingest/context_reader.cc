@@ -361,7 +361,8 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
     context.recent_events.reserve(std::min<size_t>(request.max_events, 64));
     CDP_RETURN_IF_ERROR(store_->Scan(
         Family::kEvents, storage::ProfileKey(context.profile),
-        {.reverse = true, .snapshot = &snapshot},
+        // The profile's event total lets a short history be read forward (see ScanOptions).
+        {.reverse = true, .snapshot = &snapshot, .expected_records = data.total_events},
         [&](absl::string_view key, storage::Record stored) {
           absl::StatusOr<identity::StoredEventView> event = identity::DecodeEventView(stored.value);
           if (!event.ok() || !DecodeEventBody(event->body, &body)) {

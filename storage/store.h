@@ -160,6 +160,15 @@ struct ScanOptions {
   bool reverse = false;         // newest (largest key) first
   size_t limit = SIZE_MAX;      // records delivered at most
   const Snapshot* snapshot = nullptr;
+  // For a reverse scan: how many records the caller expects under the prefix (a count it keeps,
+  // such as a profile's event total), or 0 when it has no idea. When the estimate is at most
+  // kMaxBufferedRecords, the scan reads the prefix forward into memory and delivers it newest
+  // first, because RocksDB's reverse iteration costs several times its forward iteration
+  // (docs/performance.md, "Newest first from a forward read"). Should the prefix hold more than
+  // kMaxBufferedRecords after all, the scan goes on by reverse iteration: a wrong estimate costs
+  // time, never records or their order. Values are opened only when delivered, as ever.
+  size_t expected_records = 0;
+  static constexpr size_t kMaxBufferedRecords = 64;
 };
 
 struct StoreStats {

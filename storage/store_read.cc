@@ -2,6 +2,8 @@
 // envelope-only and keys-only) and the meta records of the default column family.
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -138,9 +140,19 @@ struct PrefixIterator {
   std::unique_ptr<rocksdb::Iterator> it;
 };
 
+// Positions `p` on the last key of its prefix.
+void SeekToLastOfPrefix(PrefixIterator* p) {
+  if (p->upper.empty()) {
+    p->it->SeekToLast();
+  } else {
+    std::string target = p->lower;
+    target.append(kReverseSeekPadding, '\xff');
+    p->it->SeekForPrev(target);
+  }
+}
+
 void StartPrefixIterator(const DbInstance& db, Family family, absl::string_view prefix,
-                         const ScanOptions& options, const rocksdb::Snapshot* snapshot,
-                         PrefixIterator* p) {
+                         bool reverse, const rocksdb::Snapshot* snapshot, PrefixIterator* p) {
   rocksdb::ReadOptions read_options;
   read_options.snapshot = snapshot;
   p->lower.assign(prefix.data(), prefix.size());
@@ -155,41 +167,93 @@ void StartPrefixIterator(const DbInstance& db, Family family, absl::string_view 
   read_options.total_order_seek = !prefix_mode;
   read_options.prefix_same_as_start = prefix_mode;
   p->it.reset(db.db()->NewIterator(read_options, FamilyHandle(db, family)));
-  if (options.reverse) {
-    if (p->upper.empty()) {
-      p->it->SeekToLast();
-    } else {
-      std::string target = p->lower;
-      target.append(kReverseSeekPadding, '\xff');
-      p->it->SeekForPrev(target);
-    }
+  if (reverse) {
+    SeekToLastOfPrefix(p);
   } else {
     p->it->Seek(p->lower);
   }
 }
+
+// The records of a prefix read forward, kept in memory to be delivered newest first.
+class ForwardBuffer {
+ public:
+  // Reads the records under the prefix from `it` (positioned on the first) up to `max`. True
+  // when they were all read; false when there are more (the iterator is then left on the one
+  // after `max`) or on an iterator error, which the caller checks.
+  bool Fill(rocksdb::Iterator* it, absl::string_view prefix, size_t max) {
+    for (; it->Valid(); it->Next()) {
+      const absl::string_view key = ToView(it->key());
+      if (!absl::StartsWith(key, prefix)) return true;
+      if (ends_.size() == max) return false;
+      const absl::string_view value = ToView(it->value());
+      bytes_.append(key.data(), key.size()).append(value.data(), value.size());
+      ends_.push_back({bytes_.size() - value.size(), bytes_.size()});
+    }
+    return it->status().ok();
+  }
+  size_t size() const { return ends_.size(); }
+  // Record i in key order.
+  absl::string_view key(size_t i) const {
+    const size_t begin = i == 0 ? 0 : ends_[i - 1].value;
+    return absl::string_view(bytes_).substr(begin, ends_[i].key - begin);
+  }
+  absl::string_view value(size_t i) const {
+    return absl::string_view(bytes_).substr(ends_[i].key, ends_[i].value - ends_[i].key);
+  }
+
+ private:
+  struct Ends {
+    size_t key, value;  // where the record's key and value end in bytes_
+  };
+  std::string bytes_;  // every key and value, one after the other
+  std::vector<Ends> ends_;
+};
 
 }  // namespace
 
 absl::Status Store::Scan(Family family, absl::string_view prefix, const ScanOptions& options,
                          absl::FunctionRef<bool(absl::string_view key, Record record)> visit) {
   const std::shared_ptr<const DbInstance> db = ReadInstance(options.snapshot);
+  const bool forward_first = options.reverse && options.expected_records > 0 &&
+                             options.expected_records <= ScanOptions::kMaxBufferedRecords;
   PrefixIterator p;
-  StartPrefixIterator(*db, family, prefix, options,
+  StartPrefixIterator(*db, family, prefix, options.reverse && !forward_first,
                       options.snapshot ? options.snapshot->snapshot_ : nullptr, &p);
   rocksdb::Iterator* it = p.it.get();
   DataKey data_key;
   ProfileId profile;
   size_t delivered = 0;
+  // Opens and delivers one record; false once the scan is to stop.
+  const auto deliver = [&](absl::string_view key,
+                           absl::string_view value) -> absl::StatusOr<bool> {
+    CDP_ASSIGN_OR_RETURN(std::optional<Record> record,
+                         OpenValue(family, key, value, &data_key, &profile));
+    if (!record) return true;
+    ++delivered;
+    return visit(key, *std::move(record));
+  };
+  const auto failed = [&] {
+    return ToAbsl(it->status(), absl::StrCat("scan of ", FamilyName(family), " failed"));
+  };
+  if (forward_first) {
+    ForwardBuffer buffer;
+    if (buffer.Fill(it, prefix, ScanOptions::kMaxBufferedRecords)) {
+      for (size_t i = buffer.size(); i-- > 0 && delivered < options.limit;) {
+        CDP_ASSIGN_OR_RETURN(bool more, deliver(buffer.key(i), buffer.value(i)));
+        if (!more) break;
+      }
+      return failed();
+    }
+    CDP_RETURN_IF_ERROR(failed());
+    SeekToLastOfPrefix(&p);  // more than the estimate: newest first by reverse iteration
+  }
   for (; it->Valid() && delivered < options.limit; options.reverse ? it->Prev() : it->Next()) {
     absl::string_view key = ToView(it->key());
     if (!absl::StartsWith(key, prefix)) break;
-    CDP_ASSIGN_OR_RETURN(std::optional<Record> record,
-                         OpenValue(family, key, ToView(it->value()), &data_key, &profile));
-    if (!record) continue;
-    ++delivered;
-    if (!visit(key, *std::move(record))) break;
+    CDP_ASSIGN_OR_RETURN(bool more, deliver(key, ToView(it->value())));
+    if (!more) break;
   }
-  return ToAbsl(it->status(), absl::StrCat("scan of ", FamilyName(family), " failed"));
+  return failed();
 }
 
 absl::Status Store::ScanMeta(
@@ -197,7 +261,7 @@ absl::Status Store::ScanMeta(
     absl::FunctionRef<bool(absl::string_view key, const RecordMeta& meta)> visit) {
   const std::shared_ptr<const DbInstance> db = ReadInstance(options.snapshot);
   PrefixIterator p;
-  StartPrefixIterator(*db, family, prefix, options,
+  StartPrefixIterator(*db, family, prefix, options.reverse,
                       options.snapshot ? options.snapshot->snapshot_ : nullptr, &p);
   rocksdb::Iterator* it = p.it.get();
   const int64_t now = clock_->NowMicros();

@@ -1,9 +1,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "absl/strings/str_cat.h"
-
+#include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 #include "storage/errors.h"
 #include "tests/storage/store_fixture.h"
@@ -15,6 +19,7 @@ using ::cdp::testing::IsOk;
 using ::cdp::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 class StoreTest : public testing::StoreTestBase {
  protected:
@@ -274,6 +279,73 @@ TEST_F(StoreTest, RetentionHidesExpiredRecordsOnReadAndCompactionDropsThem) {
   EXPECT_EQ(raw.size(), 2u);
   EXPECT_FALSE(raw.contains(ProfileRecordKey(a, 1, 0)));
   EXPECT_TRUE(raw.contains(ProfileRecordKey(a, 3, 0)));
+}
+
+// A reverse scan given an estimate of the prefix's size reads it forward when the estimate is
+// small (ScanOptions::expected_records); whatever the estimate, it delivers what a plain reverse
+// scan delivers: the same records, newest first, expired ones skipped and not counted against
+// the limit, stopping where the visitor says.
+TEST_F(StoreTest, ReverseScanWithAnEstimateDeliversWhatAPlainReverseScanDelivers) {
+  StoreOptions options = Options();
+  options.retention = std::make_shared<EventTtl>();
+  Open(options);
+  const int64_t now = clock_.NowMicros();
+  auto scan = [&](const ProfileId& profile, ScanOptions scan_options, int stop_after = -1) {
+    std::vector<std::string> seen;
+    EXPECT_THAT(store_->Scan(Family::kEvents, ProfileKey(profile), scan_options,
+                             [&](absl::string_view, Record r) {
+                               seen.push_back(r.value);
+                               return static_cast<int>(seen.size()) != stop_after;
+                             }),
+                IsOk());
+    return seen;
+  };
+  constexpr size_t kMax = ScanOptions::kMaxBufferedRecords;
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, kMax, kMax + 1, 3 * kMax}) {
+    SCOPED_TRACE(absl::StrCat(n, " records"));
+    const ProfileId profile = NewProfile();
+    const ProfileId neighbour = NewProfile();  // records on either side of the prefix, by chance
+    WriteBatch batch = store_->NewBatch();
+    std::vector<std::string> newest_first;
+    for (size_t i = 1; i <= n; ++i) {
+      // Every fifth record has expired.
+      const bool expired = i % 5 == 0;
+      const std::string value = absl::StrCat("r", i);
+      ASSERT_THAT(batch.Put(Family::kEvents, ProfileRecordKey(profile, i, 0),
+                            {.category = 1, .time_micros = expired ? now - 200'000'000 : now},
+                            value),
+                  IsOk());
+      ASSERT_THAT(batch.Put(Family::kEvents, ProfileRecordKey(neighbour, i, 0), {}, "other"),
+                  IsOk());
+      if (!expired) newest_first.insert(newest_first.begin(), value);
+    }
+    ASSERT_THAT(store_->Write(batch), IsOk());
+
+    for (size_t expected : {size_t{0}, size_t{1}, n, kMax, kMax + 1, size_t{1000}}) {
+      SCOPED_TRACE(absl::StrCat("estimate ", expected));
+      EXPECT_EQ(scan(profile, {.reverse = true, .expected_records = expected}), newest_first);
+      std::vector<std::string> first_three(
+          newest_first.begin(), newest_first.begin() + std::min<size_t>(3, newest_first.size()));
+      EXPECT_EQ(scan(profile, {.reverse = true, .limit = 3, .expected_records = expected}),
+                first_three);
+      EXPECT_EQ(scan(profile, {.reverse = true, .expected_records = expected}, 2),
+                std::vector<std::string>(newest_first.begin(),
+                                         newest_first.begin() +
+                                             std::min<size_t>(2, newest_first.size())));
+      EXPECT_THAT(scan(profile, {.reverse = true, .limit = 0, .expected_records = expected}),
+                  IsEmpty());
+    }
+  }
+
+  // At a snapshot: records written after it stay out of the forward read too.
+  const ProfileId profile = NewProfile();
+  PutOrDie(Family::kEvents, ProfileRecordKey(profile, 1, 0), "before", {.time_micros = now});
+  std::unique_ptr<Snapshot> snapshot = store_->GetSnapshot();
+  PutOrDie(Family::kEvents, ProfileRecordKey(profile, 2, 0), "after", {.time_micros = now});
+  EXPECT_THAT(scan(profile, {.reverse = true, .snapshot = snapshot.get(), .expected_records = 5}),
+              ElementsAre("before"));
+  EXPECT_THAT(scan(profile, {.reverse = true, .expected_records = 5}),
+              ElementsAre("after", "before"));
 }
 
 TEST_F(StoreTest, CheckpointRestoresWithTheLiveVaultAndKeyFile) {
