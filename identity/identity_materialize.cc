@@ -3,6 +3,10 @@
 // survivor, redirects, the nodes that changed, index entries and merge log entries.
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -27,29 +31,34 @@ constexpr Family kMovedFamilies[] = {Family::kEvents, Family::kConsent, Family::
 
 }  // namespace
 
-absl::Status IdentityGraph::Batch::MoveRecords(const ProfileId& from, const ProfileId& to) {
-  const std::string prefix = storage::ProfileKey(from);
+absl::Status IdentityGraph::Batch::MoveRecords(
+    absl::Span<const std::pair<ProfileId, ProfileId>> moves) {
+  if (moves.empty()) return absl::OkStatus();
+  std::vector<std::string> prefixes;
+  prefixes.reserve(moves.size());
+  for (const auto& [from, to] : moves) prefixes.push_back(storage::ProfileKey(from));
   for (Family family : kMovedFamilies) {
     absl::Status put_status;
-    CDP_RETURN_IF_ERROR(g_->store_->Scan(
-        family, prefix, {}, [&](absl::string_view key, storage::Record record) {
-          std::string moved = storage::ProfileChildKey(to, key.substr(ProfileId::kSize));
-          put_status = batch_->Put(family, moved, record.meta, record.value);
+    CDP_RETURN_IF_ERROR(g_->store_->ScanWithPrefixes(
+        family, prefixes, nullptr,
+        [&](size_t i, absl::string_view key, std::optional<storage::Record> record) {
+          // Every key goes, also those of records expired but not yet compacted away.
+          batch_->Delete(family, key);
+          if (!record) return true;
+          const std::string moved =
+              storage::ProfileChildKey(moves[i].second, key.substr(ProfileId::kSize));
+          put_status = batch_->Put(family, moved, record->meta, record->value);
           return put_status.ok();
         }));
     CDP_RETURN_IF_ERROR(put_status);
   }
-  // Every key goes, also those the scans above skip as expired and, in the profiles family, the
-  // node and the upper layers' records (which hooks have combined into the survivor's).
-  for (Family family : {Family::kProfiles, Family::kEvents, Family::kConsent, Family::kMerges,
-                        Family::kConversations}) {
-    CDP_RETURN_IF_ERROR(g_->store_->ScanKeysWithPrefixes(family, {&prefix, 1}, nullptr,
-                                                         [&](absl::string_view key) {
-                                                           batch_->Delete(family, key);
-                                                           return true;
-                                                         }));
-  }
-  return absl::OkStatus();
+  // In the profiles family: the node and the upper layers' records, which hooks have combined
+  // into the survivor's.
+  return g_->store_->ScanKeysWithPrefixes(Family::kProfiles, prefixes, nullptr,
+                                          [&](absl::string_view key) {
+                                            batch_->Delete(Family::kProfiles, key);
+                                            return true;
+                                          });
 }
 
 absl::Status IdentityGraph::Batch::Materialize() {
@@ -61,19 +70,22 @@ absl::Status IdentityGraph::Batch::Materialize() {
   for (const auto& [loser, unused] : redirect_) {
     if (!new_nodes_.contains(loser)) absorbed_by[Find(loser)].push_back(loser);
   }
+  std::vector<std::pair<ProfileId, ProfileId>> moves;  // (absorbed, survivor)
   for (auto& [survivor, absorbed] : absorbed_by) {
     std::sort(absorbed.begin(), absorbed.end());
     for (MergeHook* hook : g_->hooks_) {
       CDP_RETURN_IF_ERROR(hook->OnMerge(survivor, absorbed, *batch_));
     }
     for (const ProfileId& loser : absorbed) {
-      CDP_RETURN_IF_ERROR(MoveRecords(loser, survivor));
+      moves.emplace_back(loser, survivor);
       batch_->RetireDataKey(loser);
       CDP_RETURN_IF_ERROR(batch_->Put(Family::kRedirects, storage::ProfileKey(loser),
                                       {.time_micros = g_->clock_->NowMicros()},
                                       survivor.bytes()));
     }
   }
+  std::sort(moves.begin(), moves.end());
+  CDP_RETURN_IF_ERROR(MoveRecords(moves));
   const int64_t now = g_->clock_->NowMicros();
   for (const ProfileId& id : dirty_nodes_) {
     Node& node = *nodes_.at(id);

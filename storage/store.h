@@ -251,6 +251,15 @@ class Store {
   absl::Status ScanKeysWithPrefixes(Family family, absl::Span<const std::string> prefixes,
                                     const Snapshot* snapshot,
                                     absl::FunctionRef<bool(absl::string_view key)> visit);
+  // Like ScanKeysWithPrefixes, but for whole records: `visit` gets the index of the prefix the
+  // key starts with, the key, and the record opened, or nullopt when the retention policy says it
+  // has expired (its key stays until compaction removes it). For moving many profiles' records
+  // in one pass (merges). Errors: those of Scan, and kInvalidArgument for unsorted `prefixes`.
+  absl::Status ScanWithPrefixes(
+      Family family, absl::Span<const std::string> prefixes, const Snapshot* snapshot,
+      absl::FunctionRef<bool(size_t prefix_index, absl::string_view key,
+                             std::optional<Record> record)>
+          visit);
   // For each of `prefixes` (sorted, ascending, none a prefix of another), how many keys of
   // `family` start with it, counted up to `limit` (a prefix with more counts as `limit`). Keys
   // only, as ScanKeysWithPrefixes, with one iterator for all prefixes: many small counts cost one
@@ -319,11 +328,13 @@ class Store {
 
   // What a keys-only visitor wants next.
   enum class KeyVisit { kNext, kNextPrefix, kStop };
-  // The loop of ScanKeysWithPrefixes and CountKeysWithPrefixes: `visit` gets the index of the
-  // prefix the key starts with.
-  absl::Status VisitKeysWithPrefixes(
+  // The loop of ScanKeysWithPrefixes, ScanWithPrefixes and CountKeysWithPrefixes: `visit` gets
+  // the index of the prefix the key starts with, the key and the stored value (not opened).
+  absl::Status VisitWithPrefixes(
       Family family, absl::Span<const std::string> prefixes, const Snapshot* snapshot,
-      absl::FunctionRef<KeyVisit(size_t prefix_index, absl::string_view key)> visit);
+      absl::FunctionRef<KeyVisit(size_t prefix_index, absl::string_view key,
+                                 absl::string_view value)>
+          visit);
 
   // The resident copy of `family` when reads of it without `snapshot` may use one, else null.
   const ResidentFamily* ResidentFor(Family family, const Snapshot* snapshot) const;

@@ -280,9 +280,31 @@ absl::Status Store::ScanMeta(
 absl::Status Store::ScanKeysWithPrefixes(Family family, absl::Span<const std::string> prefixes,
                                          const Snapshot* snapshot,
                                          absl::FunctionRef<bool(absl::string_view key)> visit) {
-  return VisitKeysWithPrefixes(family, prefixes, snapshot, [&](size_t, absl::string_view key) {
-    return visit(key) ? KeyVisit::kNext : KeyVisit::kStop;
-  });
+  return VisitWithPrefixes(family, prefixes, snapshot,
+                           [&](size_t, absl::string_view key, absl::string_view) {
+                             return visit(key) ? KeyVisit::kNext : KeyVisit::kStop;
+                           });
+}
+
+absl::Status Store::ScanWithPrefixes(
+    Family family, absl::Span<const std::string> prefixes, const Snapshot* snapshot,
+    absl::FunctionRef<bool(size_t prefix_index, absl::string_view key,
+                           std::optional<Record> record)>
+        visit) {
+  DataKey data_key;
+  ProfileId profile;
+  absl::Status status;
+  CDP_RETURN_IF_ERROR(VisitWithPrefixes(
+      family, prefixes, snapshot, [&](size_t i, absl::string_view key, absl::string_view value) {
+        absl::StatusOr<std::optional<Record>> record =
+            OpenValue(family, key, value, &data_key, &profile);
+        if (!record.ok()) {
+          status = record.status();
+          return KeyVisit::kStop;
+        }
+        return visit(i, key, *std::move(record)) ? KeyVisit::kNext : KeyVisit::kStop;
+      }));
+  return status;
 }
 
 absl::StatusOr<std::vector<uint64_t>> Store::CountKeysWithPrefixes(
@@ -291,18 +313,21 @@ absl::StatusOr<std::vector<uint64_t>> Store::CountKeysWithPrefixes(
   std::vector<uint64_t> counts(prefixes.size(), 0);
   if (limit == 0) return counts;
   CDP_RETURN_IF_ERROR(
-      VisitKeysWithPrefixes(family, prefixes, snapshot, [&](size_t i, absl::string_view) {
-        return ++counts[i] < limit ? KeyVisit::kNext : KeyVisit::kNextPrefix;
-      }));
+      VisitWithPrefixes(family, prefixes, snapshot,
+                        [&](size_t i, absl::string_view, absl::string_view) {
+                          return ++counts[i] < limit ? KeyVisit::kNext : KeyVisit::kNextPrefix;
+                        }));
   return counts;
 }
 
-absl::Status Store::VisitKeysWithPrefixes(
+absl::Status Store::VisitWithPrefixes(
     Family family, absl::Span<const std::string> prefixes, const Snapshot* snapshot,
-    absl::FunctionRef<KeyVisit(size_t prefix_index, absl::string_view key)> visit) {
+    absl::FunctionRef<KeyVisit(size_t prefix_index, absl::string_view key,
+                               absl::string_view value)>
+        visit) {
   if (prefixes.empty()) return absl::OkStatus();
   if (!std::is_sorted(prefixes.begin(), prefixes.end())) {
-    return absl::InvalidArgumentError("keys-only scan: prefixes are not sorted");
+    return absl::InvalidArgumentError("scan of many prefixes: prefixes are not sorted");
   }
   const std::shared_ptr<const DbInstance> db = ReadInstance(snapshot);
   rocksdb::ReadOptions read_options;
@@ -312,17 +337,25 @@ absl::Status Store::VisitKeysWithPrefixes(
   const rocksdb::Slice lower_slice = ToSlice(prefixes.front()), upper_slice = ToSlice(upper);
   read_options.iterate_lower_bound = &lower_slice;
   if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
-  // The prefix bloom filter serves only when every prefix is within one profile.
-  const absl::string_view first = prefixes.front(), last = prefixes.back();
-  const bool one_profile = IsProfilePrefixed(family) && first.size() >= ProfileId::kSize &&
-                           last.size() >= ProfileId::kSize &&
-                           first.substr(0, ProfileId::kSize) == last.substr(0, ProfileId::kSize);
-  read_options.total_order_seek = !one_profile;
-  read_options.prefix_same_as_start = one_profile;
+  // When every prefix holds a whole profile id, each Seek consults the prefix bloom filters,
+  // which skip the files without the profile: merges and erasures look for profiles with few
+  // records or none, and a total-order seek would position in every level for each of them. The
+  // iterator then stops at the end of each profile, so the next profile needs a Seek.
+  const bool prefix_mode =
+      IsProfilePrefixed(family) &&
+      std::all_of(prefixes.begin(), prefixes.end(),
+                  [](const std::string& prefix) { return prefix.size() >= ProfileId::kSize; });
+  read_options.total_order_seek = !prefix_mode;
+  read_options.prefix_same_as_start = prefix_mode;
   std::unique_ptr<rocksdb::Iterator> it(db->db()->NewIterator(read_options, FamilyHandle(*db, family)));
   bool positioned = false;
   for (size_t i = 0; i < prefixes.size(); ++i) {
     const std::string& prefix = prefixes[i];
+    if (prefix_mode && i > 0 &&
+        absl::string_view(prefix).substr(0, ProfileId::kSize) !=
+            absl::string_view(prefixes[i - 1]).substr(0, ProfileId::kSize)) {
+      positioned = false;
+    }
     // Dense prefixes (a person's share of a small family) are reached by a few Next() calls,
     // cheaper than a Seek each; sparse ones by a Seek.
     for (int step = 0; positioned && it->Valid() && ToView(it->key()) < prefix; ++step) {
@@ -339,16 +372,18 @@ absl::Status Store::VisitKeysWithPrefixes(
     for (; it->Valid(); it->Next()) {
       absl::string_view key = ToView(it->key());
       if (!absl::StartsWith(key, prefix)) break;
-      const KeyVisit next = visit(i, key);
-      if (next == KeyVisit::kStop) return ToAbsl(it->status(), "keys-only scan failed");
+      const KeyVisit next = visit(i, key, ToView(it->value()));
+      if (next == KeyVisit::kStop) return ToAbsl(it->status(), "scan of many prefixes failed");
       if (next == KeyVisit::kNextPrefix) {
         positioned = false;  // the rest of this prefix may be long: seek past it
         break;
       }
     }
-    if (positioned && !it->Valid()) break;  // past the last key (or failed)
+    if (!it->Valid() && !it->status().ok()) break;  // failed
+    // Past the last key: in total order nothing follows; by profile, the next profile may.
+    if (!prefix_mode && positioned && !it->Valid()) break;
   }
-  return ToAbsl(it->status(), absl::StrCat("keys-only scan of ", FamilyName(family), " failed"));
+  return ToAbsl(it->status(), absl::StrCat("scan of ", FamilyName(family), " failed"));
 }
 
 absl::StatusOr<std::optional<std::string>> Store::GetMeta(absl::string_view name,

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -97,9 +98,12 @@ class IdentityGraph::Batch {
   // Lists the set `members` (two or more, recorded by `profile`'s node) in its anchor's index
   // entry, if that entry names `profile` and has room, so later events with it resolve by index.
   void ListObservation(absl::Span<const Candidate* const> members, const ProfileId& profile);
-  // Moves `from`'s records to `to` and deletes every record of `from`, one key at a time: range
-  // tombstones would make every later read and iterator of the memtable slower until a flush.
-  absl::Status MoveRecords(const ProfileId& from, const ProfileId& to);
+  // For each (from, to) of `moves` (sorted by `from`, each `from` once): moves `from`'s records
+  // to `to` and deletes every record of `from`, one key at a time (range tombstones would make
+  // every later read and iterator of the memtable slower until a flush). One pass per family for
+  // all of them: a call merges tens of profiles, and an iterator per profile and family cost
+  // more than the moves.
+  absl::Status MoveRecords(absl::Span<const std::pair<ProfileId, ProfileId>> moves);
 
   IdentityGraph* g_;
   storage::WriteBatch* batch_;

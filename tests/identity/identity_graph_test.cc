@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "storage/errors.h"
 #include "storage/key_codec.h"
 #include "identity/profile_node.h"
@@ -22,7 +25,23 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
 
-class IdentityGraphTest : public testing::IdentityGraphTestBase {};
+class IdentityGraphTest : public testing::IdentityGraphTestBase {
+ protected:
+  // The families (redirects aside) in which `profile` still has keys, expired ones included.
+  std::vector<std::string> FamiliesWithKeysOf(const ProfileId& profile) {
+    const std::string prefix = storage::ProfileKey(profile);
+    std::vector<std::string> families;
+    for (storage::Family family : storage::kAllFamilies) {
+      if (!storage::IsProfilePrefixed(family) || family == storage::Family::kRedirects) continue;
+      size_t left = 0;
+      EXPECT_THAT(store_->ScanKeysWithPrefixes(family, {&prefix, 1}, nullptr,
+                                               [&](absl::string_view) { return ++left > 0; }),
+                  IsOk());
+      if (left > 0) families.emplace_back(storage::FamilyName(family));
+    }
+    return families;
+  }
+};
 
 TEST_F(IdentityGraphTest, SharedTabletNeverMergesTwoLoggedInPeople) {
   Ingest({{"user_id", "ann"}, {"anonymous_id", "tablet-1"}});
@@ -184,14 +203,7 @@ TEST_F(IdentityGraphTest, MergeLeavesNoKeyOfTheAbsorbedProfileEvenExpiredOnes) {
   Resolution bridge = Ingest({{"email", "ann@example.com"}, {"phone", "+14155550100"}});
   ASSERT_EQ(bridge.profile, by_phone);
 
-  const std::string prefix = storage::ProfileKey(by_email);
-  for (storage::Family family : storage::kAllFamilies) {
-    if (!storage::IsProfilePrefixed(family) || family == storage::Family::kRedirects) continue;
-    size_t left = 0;
-    CDP_ASSERT_OK(store_->ScanKeysWithPrefixes(family, {&prefix, 1}, nullptr,
-                                               [&](absl::string_view) { return ++left > 0; }));
-    EXPECT_EQ(left, 0u) << storage::FamilyName(family);
-  }
+  EXPECT_THAT(FamiliesWithKeysOf(by_email), IsEmpty());
   EXPECT_THAT(EventsOf(by_phone), SizeIs(5));  // the expired one is not read
 }
 
@@ -307,6 +319,31 @@ TEST_F(IdentityGraphTest, ChainedMergesInsideOneBatchEndOnTheFinalSurvivor) {
   EXPECT_THAT(EventsOf(results.back().profile), SizeIs(5));
   CDP_ASSERT_OK_AND_ASSIGN(auto history, graph_->MergeHistory(results.back().profile));
   EXPECT_THAT(history, SizeIs(2));
+}
+
+// Several people merged by one batch: each survivor gets its own absorbed profile's records (the
+// batch moves them all in one pass per family) and no absorbed profile keeps a key.
+TEST_F(IdentityGraphTest, ManyMergesInOneBatchMoveEachProfilesRecordsToItsOwnSurvivor) {
+  constexpr int kPeople = 6;
+  std::vector<EventIdentity> bridges;
+  std::vector<ProfileId> by_email, by_phone;
+  for (int p = 0; p < kPeople; ++p) {
+    const std::string email = absl::StrCat("person", p, "@example.com");
+    const std::string phone = absl::StrCat("+1415555", 1000 + p);
+    for (int i = 0; i <= p; ++i) Ingest({{"email", email}});  // p + 1 events
+    for (int i = 0; i < 8; ++i) Ingest({{"phone", phone}});   // 8 events: the survivor
+    by_email.push_back(*ProfileOf("email", email));
+    by_phone.push_back(*ProfileOf("phone", phone));
+    bridges.push_back(MakeEvent({{"email", email}, {"phone", phone}}));
+  }
+  std::vector<Resolution> results = IngestBatch(bridges);
+  ASSERT_THAT(results, SizeIs(kPeople));
+  for (int p = 0; p < kPeople; ++p) {
+    SCOPED_TRACE(p);
+    EXPECT_EQ(results[p].profile, by_phone[p]);
+    EXPECT_THAT(EventsOf(by_phone[p]), SizeIs(8 + (p + 1) + 1));
+    EXPECT_THAT(FamiliesWithKeysOf(by_email[p]), IsEmpty());
+  }
 }
 
 // Events with one stored identifier resolve without their profile's node: they still count

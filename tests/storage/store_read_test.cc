@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "storage/errors.h"
 #include "tests/storage/store_fixture.h"
@@ -113,6 +115,68 @@ TEST_F(StoreReadTest, CountKeysWithPrefixesCountsEachPrefixUpToTheLimit) {
   std::vector<std::string> unsorted = {"b", "a"};
   EXPECT_THAT(store_->CountKeysWithPrefixes(Family::kDedup, unsorted, 10),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Expires records with category 1.
+class CategoryOneExpired : public RetentionPolicy {
+ public:
+  bool IsExpired(Family, const RecordMeta& meta, int64_t) const override {
+    return meta.category == 1;
+  }
+};
+
+TEST_F(StoreReadTest, ScanWithPrefixesOpensEachPrefixsRecordsAndNamesTheExpiredOnes) {
+  StoreOptions options = Options();
+  options.retention = std::make_shared<CategoryOneExpired>();
+  Open(options);
+  std::vector<ProfileId> profiles = {NewProfile(), NewProfile(), NewProfile(), NewProfile()};
+  std::sort(profiles.begin(), profiles.end());
+  // Profiles 0 and 2 have records; 1 has none; 3 has one expired record only.
+  PutOrDie(Family::kEvents, ProfileRecordKey(profiles[0], 1, 0), "a1");
+  PutOrDie(Family::kEvents, ProfileRecordKey(profiles[0], 2, 0), "a2-expired", {.category = 1});
+  PutOrDie(Family::kEvents, ProfileRecordKey(profiles[0], 3, 0), "a3");
+  PutOrDie(Family::kEvents, ProfileRecordKey(profiles[2], 1, 0), "c1");
+  PutOrDie(Family::kEvents, ProfileRecordKey(profiles[3], 1, 0), "d1-expired", {.category = 1});
+  std::vector<std::string> prefixes;
+  for (const ProfileId& p : profiles) prefixes.push_back(ProfileKey(p));
+
+  std::vector<std::string> seen;
+  ASSERT_THAT(store_->ScanWithPrefixes(Family::kEvents, prefixes, nullptr,
+                                       [&](size_t i, absl::string_view key,
+                                           std::optional<Record> record) {
+                                         EXPECT_TRUE(absl::StartsWith(key, prefixes[i]));
+                                         seen.push_back(absl::StrCat(
+                                             i, ":", record ? record->value : "expired"));
+                                         return true;
+                                       }),
+              IsOk());
+  EXPECT_THAT(seen, ElementsAre("0:a1", "0:expired", "0:a3", "2:c1", "3:expired"));
+  // Keys only, by profile as well, with a limit that moves on before a profile's end.
+  EXPECT_THAT(store_->CountKeysWithPrefixes(Family::kEvents, prefixes, 2),
+              IsOkAndHolds(ElementsAre(2, 0, 1, 1)));
+
+  int visits = 0;
+  ASSERT_THAT(store_->ScanWithPrefixes(
+                  Family::kEvents, prefixes, nullptr,
+                  [&](size_t, absl::string_view, std::optional<Record>) { return ++visits < 2; }),
+              IsOk());
+  EXPECT_EQ(visits, 2);
+
+  std::vector<std::string> unsorted = {prefixes[1], prefixes[0]};
+  EXPECT_THAT(store_->ScanWithPrefixes(Family::kEvents, unsorted, nullptr,
+                                       [](size_t, absl::string_view, std::optional<Record>) {
+                                         return true;
+                                       }),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  // A record that cannot be opened (its profile shredded) fails the scan.
+  WriteBatch shred = store_->NewBatch();
+  shred.DestroyDataKey(profiles[2]);
+  ASSERT_THAT(store_->Write(shred), IsOk());
+  absl::Status shredded = store_->ScanWithPrefixes(
+      Family::kEvents, prefixes, nullptr,
+      [](size_t, absl::string_view, std::optional<Record>) { return true; });
+  EXPECT_TRUE(IsShredded(shredded)) << shredded;
 }
 
 TEST_F(StoreReadTest, MoveRecordsOfMovesWhatTheDestinationNamesAndKeepsTheRest) {
