@@ -361,8 +361,10 @@ absl::StatusOr<PersonContext> ContextReader::Read(identity::ProfileIdentity iden
     context.recent_events.reserve(std::min<size_t>(request.max_events, 64));
     CDP_RETURN_IF_ERROR(store_->Scan(
         Family::kEvents, storage::ProfileKey(context.profile),
-        // The profile's event total lets a short history be read forward (see ScanOptions).
-        {.reverse = true, .snapshot = &snapshot, .expected_records = data.total_events},
+        // A history of at most twice the events wanted is cheaper read forward (ScanOptions).
+        {.reverse = true,
+         .snapshot = &snapshot,
+         .expected_records = data.total_events <= 2 * request.max_events ? data.total_events : 0},
         [&](absl::string_view key, storage::Record stored) {
           absl::StatusOr<identity::StoredEventView> event = identity::DecodeEventView(stored.value);
           if (!event.ok() || !DecodeEventBody(event->body, &body)) {

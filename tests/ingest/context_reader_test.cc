@@ -8,6 +8,7 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "consent/record_category.h"
@@ -244,6 +245,34 @@ TEST_F(ContextReaderTest, LastNAndEventNameFilter) {
   ASSERT_TRUE(context.has_value());
   ASSERT_THAT(context->recent_events, SizeIs(2));
   EXPECT_EQ(context->recent_events[0].message_id, "t3");
+}
+
+// A history of at most twice the events asked for is read forward, a longer one by reverse
+// iteration (ScanOptions::expected_records): both give the newest events, newest first.
+TEST_F(ContextReaderTest, LongAndShortHistoriesGiveTheNewestEventsNewestFirst) {
+  std::vector<std::string> lines;
+  for (int i = 10; i < 55; ++i) {
+    lines.push_back(absl::StrCat(R"({"type":"track","messageId":"m)", i,
+                                 R"(","userId":"ann","event":"Clicked",)",
+                                 R"("timestamp":"2026-11-02T00:00:)", i, R"(Z"})"));
+  }
+  ASSERT_EQ(Ingest(lines).accepted, lines.size());  // 49 events in all
+  for (size_t wanted : {size_t{3}, size_t{20}, size_t{30}, size_t{60}}) {
+    SCOPED_TRACE(wanted);
+    std::optional<PersonContext> context = Lookup("support", wanted);
+    ASSERT_TRUE(context.has_value());
+    ASSERT_EQ(context->total_events, 49u);
+    std::vector<std::string> ids;
+    for (const EventView& e : context->recent_events) ids.push_back(e.message_id);
+    std::vector<std::string> expected;
+    for (int i = 54; i >= 10 && expected.size() < wanted; --i) {
+      expected.push_back(absl::StrCat("m", i));
+    }
+    for (const char* older : {"t3", "t2", "t1", "i1"}) {
+      if (expected.size() < wanted) expected.push_back(older);
+    }
+    EXPECT_EQ(ids, expected);
+  }
 }
 
 TEST_F(ContextReaderTest, DeniedPurposeReturnsNoPersonalData) {
