@@ -1,5 +1,5 @@
-// Store reads added for erasure and the audit head: keys-only scans over many prefixes, meta
-// records, derived keys.
+// Store reads added for erasure, merges and the audit head: scans over many prefixes (keys only
+// and whole records), meta records, derived keys.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
