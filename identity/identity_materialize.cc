@@ -42,12 +42,11 @@ absl::Status IdentityGraph::Batch::MoveRecords(
     CDP_RETURN_IF_ERROR(g_->store_->ScanWithPrefixes(
         family, prefixes, nullptr,
         [&](size_t i, absl::string_view key, std::optional<storage::Record> record) {
-          // Every key goes, also those of records expired but not yet compacted away.
-          batch_->Delete(family, key);
-          if (!record) return true;
-          const std::string moved =
-              storage::ProfileChildKey(moves[i].second, key.substr(ProfileId::kSize));
-          put_status = batch_->Put(family, moved, record->meta, record->value);
+          if (!record) {  // expired but not yet compacted away: its key goes too
+            batch_->Delete(family, key);
+            return true;
+          }
+          put_status = batch_->MoveToProfile(family, key, *record, moves[i].second);
           return put_status.ok();
         }));
     CDP_RETURN_IF_ERROR(put_status);
