@@ -255,6 +255,7 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
   config.event_cache_percent = static_cast<uint32_t>(event_percent);
   if (in.storage().has_resident_index()) config.resident_index = in.storage().resident_index();
   if (in.storage().has_compress_events()) config.compress_events = in.storage().compress_events();
+  if (in.storage().has_mmap_reads()) config.mmap_reads = in.storage().mmap_reads();
   return config;
 }
 

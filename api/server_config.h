@@ -110,6 +110,7 @@ struct ServerConfig {
   uint32_t event_cache_percent = 50;
   bool resident_index = true;  // storage::StoreOptions::resident_identifiers
   bool compress_events = true;  // ingest::PipelineOptions::compress_events
+  bool mmap_reads = true;       // storage::StoreOptions::mmap_reads
 };
 
 // Parses a configuration in Protobuf text format. Returns kInvalidArgument with

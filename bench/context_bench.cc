@@ -39,7 +39,10 @@
 //   CDP_BENCH_BLOCK_CACHE_MB      in-process server's RocksDB block cache; default the
 //                                 configuration's (a quarter of RAM); for `cdp serve`, edit
 //                                 DIR/cdp.conf
-//   CDP_BENCH_EVENT_CACHE_PERCENT share of it for event blocks; default the configuration's (50)
+//   CDP_BENCH_EVENT_CACHE_PERCENT share of it for event blocks; default the configuration's (50);
+//                                 used only when CDP_BENCH_MMAP is 0
+//   CDP_BENCH_MMAP                0 reads every family through the block cache
+//                                 (storage.mmap_reads); default the configuration's (on)
 //
 // Goals (issue 7, docs/performance.md "Context lookups over Thrift"): p50 < 150 µs and
 // p99 < 1 ms at 20,000 lookups/s; getContexts of 100 people p99 < 5 ms.
@@ -341,6 +344,7 @@ int main(int argc, char** argv) {
                                 << 20;
     config->event_cache_percent = static_cast<uint32_t>(
         EnvSize("CDP_BENCH_EVENT_CACHE_PERCENT", config->event_cache_percent));
+    config->mmap_reads = EnvFlag("CDP_BENCH_MMAP", config->mmap_reads);
     auto started = cdp::api::Server::Start(*config);
     CheckOk(started.status(), "server");
     server = *std::move(started);
@@ -363,10 +367,11 @@ int main(int argc, char** argv) {
     }
     auto stats = server->stack().store->Stats();
     CheckOk(stats.status(), "stats");
-    std::printf("store: %s, %.0f MiB on disk, live SST %.0f MiB, block cache %zu MiB\n",
+    std::printf("store: %s, %.0f MiB on disk, live SST %.0f MiB, block cache %zu MiB, %s\n",
                 store.dir.c_str(), static_cast<double>(DirectoryBytes(files->data_dir)) / (1 << 20),
                 static_cast<double>(stats->live_sst_bytes) / (1 << 20),
-                config->block_cache_bytes >> 20);
+                config->block_cache_bytes >> 20,
+                config->mmap_reads ? "sealed families mapped" : "every family through it");
     std::printf("config: %s (`cdp serve --config %s --data-dir %s` serves the same store)\n",
                 files->config_path.c_str(), files->config_path.c_str(), files->data_dir.c_str());
     if (flags.build_only) return 0;

@@ -31,6 +31,8 @@
 //   CDP_BENCH_RESIDENT_INDEX  0 turns the in-memory blind index off; default on
 //   CDP_BENCH_COMPRESS        0 stores event JSON uncompressed (PipelineOptions::compress_events);
 //                             default on
+//   CDP_BENCH_MMAP            0 reads every family through the block cache
+//                             (StoreOptions::mmap_reads); default on
 //   CDP_BENCH_DIR             parent of the temporary store; default the system temp dir
 //
 // Goal (docs/performance.md "Ingest"): 100,000 events/s, peak memory under 2 GiB, 1M people.
@@ -117,6 +119,7 @@ class IngestStore {
         EnvSize("CDP_BENCH_EVENT_CACHE_PERCENT", 1));
     store_options.write_buffer_bytes = EnvSize("CDP_BENCH_WRITE_BUFFER_MB", 32) << 20;
     store_options.resident_identifiers = EnvFlag("CDP_BENCH_RESIDENT_INDEX", true);
+    store_options.mmap_reads = EnvFlag("CDP_BENCH_MMAP", true);
     auto opened = storage::Store::Open(store_options);
     CheckOk(opened.status(), "open");
     store_ = *std::move(opened);

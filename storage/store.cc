@@ -173,8 +173,10 @@ absl::StatusOr<StoreStats> Store::Stats() {
   db->db()->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &stats.memtable_bytes);
   stats.recovering = impl_->db->recovering() || vault_->recovering();
   stats.reopens = impl_->db->reopens() + vault_->reopens();
-  stats.block_cache_usage_bytes =
-      impl_->block_cache->GetUsage() + impl_->event_block_cache->GetUsage();
+  stats.block_cache_usage_bytes = impl_->block_cache->GetUsage();
+  if (impl_->event_block_cache) {
+    stats.block_cache_usage_bytes += impl_->event_block_cache->GetUsage();
+  }
   if (const ResidentFamily* resident = impl_->resident_identifiers.get()) {
     stats.resident_index_enabled = resident->enabled();
     stats.resident_index_entries = resident->size();

@@ -59,8 +59,16 @@ struct StoreOptions {
   // RocksDB block cache budget, in bytes. Default 256 MiB.
   size_t block_cache_bytes = size_t{256} << 20;
   // Percent of block_cache_bytes in a cache of its own for the events family, 1..99; the rest is
-  // one cache for every other family. Default 50 (see docs/architecture.md, Storage).
+  // one cache for every other family. Default 50 (see docs/architecture.md, Storage). Used only
+  // when mmap_reads is off.
   uint32_t event_cache_percent = 50;
+  // Read the sealed families (profiles, events, consent, merges, conversations) in place from
+  // memory-mapped SST files, leaving their blocks to the OS page cache; block_cache_bytes then
+  // caches only the other (compressed) families. Their values are random bytes, stored
+  // uncompressed, so a mapped block needs no copy: a read costs no system call and no block
+  // cache insert or eviction (docs/performance.md, "Sealed families read in place"). An I/O
+  // error on a mapped page stops the process (SIGBUS) instead of failing the one read. Default on.
+  bool mmap_reads = true;
   // Unwrapped data keys cached in memory. Default 1,000,000 (~100 MiB).
   size_t data_key_cache_capacity = 1'000'000;
   // Memtable size per column family, in bytes. Default 32 MiB.

@@ -16,7 +16,8 @@
 namespace cdp::storage {
 
 struct Store::Impl {
-  // Blocks of the events family, and blocks of every other family (see FamilyOptions).
+  // Blocks of the events family (null with StoreOptions::mmap_reads), and blocks of every other
+  // family that has a block cache (see Store::Open).
   std::shared_ptr<rocksdb::Cache> event_block_cache;
   std::shared_ptr<rocksdb::Cache> block_cache;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters;

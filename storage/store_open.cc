@@ -25,11 +25,13 @@ namespace {
 constexpr char kMetaKey[] = "meta";
 constexpr uint32_t kFormatVersion = 1;
 
+// `cache` null: the family's blocks bypass the block cache.
 rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& options,
                                            std::shared_ptr<rocksdb::Cache> cache) {
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = options.write_buffer_bytes;
   rocksdb::BlockBasedTableOptions table;
+  table.no_block_cache = cache == nullptr;
   table.block_cache = std::move(cache);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering = true;
@@ -177,9 +179,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   // under uniform access, and a lookup then misses on five families instead of one. So the
   // events get a cache of their own (by default half the budget) and the small families, which
   // a lookup reads ~6x more densely per byte, keep theirs.
-  const size_t event_cache_bytes = options.block_cache_bytes / 100 * options.event_cache_percent;
-  impl->event_block_cache = rocksdb::NewLRUCache(event_cache_bytes);
-  impl->block_cache = rocksdb::NewLRUCache(options.block_cache_bytes - event_cache_bytes);
+  // With mapped reads the sealed families need no block cache: RocksDB caches only blocks it
+  // copied, and a block of an uncompressed family is used in place in the mapping. The page
+  // cache holds them, and the whole budget goes to the other families.
+  if (options.mmap_reads) {
+    impl->block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  } else {
+    const size_t event_cache_bytes =
+        options.block_cache_bytes / 100 * options.event_cache_percent;
+    impl->event_block_cache = rocksdb::NewLRUCache(event_cache_bytes);
+    impl->block_cache = rocksdb::NewLRUCache(options.block_cache_bytes - event_cache_bytes);
+  }
   ReopenableDbOptions db_options{.path = db_path};
   db_options.db_options.create_if_missing = options.create_if_missing;
   db_options.db_options.create_missing_column_families = true;
@@ -188,12 +198,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.db_options.bytes_per_sync = 1 << 20;
   db_options.db_options.keep_log_file_num = 5;
   db_options.db_options.env = env;
+  db_options.db_options.allow_mmap_reads = options.mmap_reads;
   db_options.families.emplace_back(rocksdb::kDefaultColumnFamilyName,
                                    rocksdb::ColumnFamilyOptions());
   for (Family family : kAllFamilies) {
-    rocksdb::ColumnFamilyOptions cf = FamilyOptions(
-        family, options,
-        family == Family::kEvents ? impl->event_block_cache : impl->block_cache);
+    std::shared_ptr<rocksdb::Cache> cache =
+        options.mmap_reads ? (IsSealed(family) ? nullptr : impl->block_cache)
+                           : (family == Family::kEvents ? impl->event_block_cache
+                                                        : impl->block_cache);
+    rocksdb::ColumnFamilyOptions cf = FamilyOptions(family, options, std::move(cache));
     if (options.retention) {
       impl->filters.push_back(std::make_unique<RetentionFilter>(family, options.retention, &clock));
       cf.compaction_filter = impl->filters.back().get();

@@ -64,6 +64,7 @@ TEST(ServerConfigTest, EmptyTextGivesTheEmbeddedDefault) {
   EXPECT_EQ(config.block_cache_bytes, DefaultBlockCacheBytes());
   EXPECT_EQ(config.event_cache_percent, 50u);
   EXPECT_TRUE(config.resident_index);
+  EXPECT_TRUE(config.mmap_reads);
   EXPECT_GE(DefaultBlockCacheBytes(), size_t{64} << 20);
   EXPECT_LE(DefaultBlockCacheBytes(), size_t{64} << 30);
   EXPECT_EQ(DefaultBlockCacheBytes() % (size_t{1} << 20), 0u);  // whole MiB
@@ -166,7 +167,12 @@ TEST(ServerConfigTest, ResolvesEverySection) {
       max_inflight_writes: 2
       max_inflight_reads: 6
     }
-    storage { block_cache_mib: 64 event_cache_percent: 20 resident_index: false }
+    storage {
+      block_cache_mib: 64
+      event_cache_percent: 20
+      resident_index: false
+      mmap_reads: false
+    }
   )pb";
   const std::string text =
       absl::StrReplaceAll(kFull, {{"$DIR", dir.path()}, {"$HASH_A", kHashA}, {"$HASH_B", kHashB}});
@@ -252,6 +258,7 @@ TEST(ServerConfigTest, ResolvesEverySection) {
   EXPECT_EQ(config.block_cache_bytes, size_t{64} << 20);
   EXPECT_EQ(config.event_cache_percent, 20u);
   EXPECT_FALSE(config.resident_index);
+  EXPECT_FALSE(config.mmap_reads);
 }
 
 TEST(ServerConfigTest, FrameLimitsFollowALargerBatchByDefault) {

@@ -393,23 +393,5 @@ TEST_F(StoreTest, InvalidOptionsNameTheField) {
   }
 }
 
-// Events and the other families have block caches of their own; the stats count both.
-TEST_F(StoreTest, BlockCacheUsageCountsEventsAndOtherFamilies) {
-  ProfileId a = NewProfile();
-  PutOrDie(Family::kEvents, ProfileRecordKey(a, 1, 0), std::string(4000, 'e'));
-  PutOrDie(Family::kProfiles, ProfileKey(a), std::string(4000, 'p'));
-  ASSERT_THAT(store_->CompactAll(), IsOk());
-  Close();
-  Open();  // empty caches
-  CDP_ASSERT_OK_AND_ASSIGN(StoreStats before, store_->Stats());
-  EXPECT_EQ(GetValueOrDie(Family::kEvents, ProfileRecordKey(a, 1, 0)), std::string(4000, 'e'));
-  CDP_ASSERT_OK_AND_ASSIGN(StoreStats after_event, store_->Stats());
-  EXPECT_GT(after_event.block_cache_usage_bytes, before.block_cache_usage_bytes);
-  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(a)), std::string(4000, 'p'));
-  CDP_ASSERT_OK_AND_ASSIGN(StoreStats after_both, store_->Stats());
-  EXPECT_GT(after_both.block_cache_usage_bytes, after_event.block_cache_usage_bytes);
-  EXPECT_LE(after_both.block_cache_usage_bytes, Options().block_cache_bytes);
-}
-
 }  // namespace
 }  // namespace cdp::storage

@@ -1,0 +1,125 @@
+// Where the store's blocks are cached: in the block cache when reads copy blocks
+// (StoreOptions::mmap_reads off), or, for the sealed families, in the OS page cache through
+// memory-mapped files (on, the default).
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/storage/store_fixture.h"
+
+namespace cdp::storage {
+namespace {
+
+using ::cdp::testing::IsOk;
+using ::testing::ElementsAre;
+
+class StoreCacheTest : public testing::StoreTestBase {
+ protected:
+  StoreOptions WithMmap(bool mmap_reads) const {
+    StoreOptions options = Options();
+    options.mmap_reads = mmap_reads;
+    return options;
+  }
+
+  // One profile with an event, its profile record and a plain (compressed-family) record, all
+  // compacted into SST files so that reads after a reopen go to the files.
+  void WriteAndCompact() {
+    Open(WithMmap(true));
+    profile_ = NewProfile();
+    PutOrDie(Family::kEvents, ProfileRecordKey(profile_, 1, 0), std::string(4000, 'e'));
+    PutOrDie(Family::kEvents, ProfileRecordKey(profile_, 2, 0), std::string(3000, 'f'));
+    PutOrDie(Family::kProfiles, ProfileKey(profile_), std::string(4000, 'p'));
+    PutOrDie(Family::kRedirects, ProfileKey(plain_profile_), std::string(4000, 'r'));
+    ASSERT_THAT(store_->CompactAll(), IsOk());
+    Close();
+  }
+
+  uint64_t CacheUsage() {
+    absl::StatusOr<StoreStats> stats = store_->Stats();
+    EXPECT_TRUE(stats.ok()) << stats.status();
+    return stats.ok() ? stats->block_cache_usage_bytes : 0;
+  }
+
+  // How many of this store's SST files this process has mapped (from /proc/self/maps).
+  int MappedTableFiles() const {
+    std::ifstream maps("/proc/self/maps");
+    const std::string db_dir = Options().data_dir + "/db/";
+    int mapped = 0;
+    for (std::string line; std::getline(maps, line);) {
+      if (line.find(db_dir) != std::string::npos && line.ends_with(".sst")) ++mapped;
+    }
+    return mapped;
+  }
+
+  // The events of profile_, newest first.
+  std::vector<std::string> EventsNewestFirst() {
+    std::vector<std::string> values;
+    absl::Status status = store_->Scan(Family::kEvents, ProfileKey(profile_),
+                                       {.reverse = true}, [&](absl::string_view, Record record) {
+                                         values.push_back(record.value);
+                                         return true;
+                                       });
+    EXPECT_THAT(status, IsOk());
+    return values;
+  }
+
+  ProfileId profile_;
+  ProfileId plain_profile_ = ProfileId::Random();
+};
+
+// Copying reads: events and the other families have block caches of their own; the stats count
+// both.
+TEST_F(StoreCacheTest, CopiedReadsCacheEventsAndOtherFamilies) {
+  WriteAndCompact();
+  Open(WithMmap(false));  // empty caches
+  EXPECT_EQ(MappedTableFiles(), 0);
+  const uint64_t before = CacheUsage();
+  EXPECT_EQ(GetValueOrDie(Family::kEvents, ProfileRecordKey(profile_, 1, 0)),
+            std::string(4000, 'e'));
+  const uint64_t after_event = CacheUsage();
+  EXPECT_GT(after_event, before);
+  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(profile_)), std::string(4000, 'p'));
+  const uint64_t after_both = CacheUsage();
+  EXPECT_GT(after_both, after_event);
+  EXPECT_LE(after_both, Options().block_cache_bytes);
+}
+
+// Mapped reads: the sealed families are read in place and never enter the block cache; the
+// compressed families still do.
+TEST_F(StoreCacheTest, MappedReadsLeaveSealedFamiliesToThePageCache) {
+  WriteAndCompact();
+  Open(WithMmap(true));
+  const uint64_t before = CacheUsage();
+  EXPECT_EQ(GetValueOrDie(Family::kEvents, ProfileRecordKey(profile_, 1, 0)),
+            std::string(4000, 'e'));
+  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(profile_)), std::string(4000, 'p'));
+  EXPECT_THAT(EventsNewestFirst(), ElementsAre(std::string(3000, 'f'), std::string(4000, 'e')));
+  EXPECT_EQ(CacheUsage(), before);
+  EXPECT_GT(MappedTableFiles(), 0);
+  EXPECT_EQ(GetValueOrDie(Family::kRedirects, ProfileKey(plain_profile_)), std::string(4000, 'r'));
+  EXPECT_GT(CacheUsage(), before);
+}
+
+// The same files read either way give the same records, including after a write on top.
+TEST_F(StoreCacheTest, MappedAndCopiedReadsSeeTheSameRecords) {
+  WriteAndCompact();
+  for (bool mmap_reads : {false, true, false}) {
+    SCOPED_TRACE(mmap_reads ? "mapped" : "copied");
+    Open(WithMmap(mmap_reads));
+    EXPECT_THAT(EventsNewestFirst(), ElementsAre(std::string(3000, 'f'), std::string(4000, 'e')));
+    EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(profile_)), std::string(4000, 'p'));
+    EXPECT_EQ(GetValueOrDie(Family::kRedirects, ProfileKey(plain_profile_)),
+              std::string(4000, 'r'));
+  }
+  PutOrDie(Family::kProfiles, ProfileKey(profile_), "updated");
+  ASSERT_THAT(store_->CompactAll(), IsOk());
+  Open(WithMmap(true));
+  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(profile_)), "updated");
+}
+
+}  // namespace
+}  // namespace cdp::storage
