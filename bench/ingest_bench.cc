@@ -15,9 +15,12 @@
 //   BM_Ingest  the whole stream once, one Apply per call: the NDJSON text of a call is generated
 //              untimed, then parse + Apply are timed (manual time). Counters: events_per_s end
 //              to end, apply_events_per_s (Apply alone), parse_events_per_s, peak_rss_mib
-//              (VmHWM of the process, preload included), and the newest value dictionary with
-//              the compression of event JSON it reached (json_dictionary, json_ratio: its last
-//              window of 20,000 events; 0 when not measured)
+//              (VmHWM of the process, preload included; it counts the pages of memory-mapped
+//              SST files, which are page cache), peak_anon_mib (the largest RssAnon, the
+//              process's own memory, sampled before the stream and after each of its calls),
+//              and the newest value dictionary with the compression of event JSON it reached
+//              (json_dictionary, json_ratio: its last window of 20,000 events; 0 when not
+//              measured)
 //
 // Environment (all optional):
 //   CDP_BENCH_PEOPLE          people preloaded; default 1000000 (use e.g. 20000 for a smoke run)
@@ -286,6 +289,7 @@ void BM_Ingest(benchmark::State& state) {
     size_t bridges = 0, bytes = 0;
     IngestSummary totals;
     std::string first_reason;
+    double peak_anon_mib = ProcStatusMib("RssAnon");
     std::fprintf(stderr, "ingest bench: %zu events, load average %s\n", total,
                  LoadAverage().c_str());
     for (size_t first = 0; first < events.size(); first += call_events) {
@@ -301,6 +305,7 @@ void BM_Ingest(benchmark::State& state) {
       const auto apply_start = std::chrono::steady_clock::now();
       auto summary = fixture.pipeline().Apply(std::move(parsed));
       apply_seconds += SecondsSince(apply_start);
+      peak_anon_mib = std::max(peak_anon_mib, ProcStatusMib("RssAnon"));  // untimed
       if (!summary.ok()) {
         state.SkipWithError(summary.status().ToString().c_str());
         return;
@@ -340,6 +345,7 @@ void BM_Ingest(benchmark::State& state) {
     state.counters["created"] = static_cast<double>(after.created - before.created);
     state.counters["cap_hits"] = static_cast<double>(after.cap_hits - before.cap_hits);
     state.counters["peak_rss_mib"] = ProcStatusMib("VmHWM");
+    state.counters["peak_anon_mib"] = peak_anon_mib;
     state.counters["rss_mib"] = ProcStatusMib("VmRSS");
     const Pipeline::Compression compression = fixture.pipeline().compression();
     state.counters["json_dictionary"] = compression.dictionary;
