@@ -25,7 +25,7 @@ class StoreCacheTest : public testing::StoreTestBase {
     return options;
   }
 
-  // One profile with an event, its profile record and a plain (compressed-family) record, all
+  // One profile with two events, its profile record and a plain (compressed-family) record, all
   // compacted into SST files so that reads after a reopen go to the files.
   void WriteAndCompact() {
     Open(WithMmap(true));
