@@ -9,6 +9,7 @@
 #include "api/service_internal.h"
 #include "api/transport.h"
 #include "common/logging.h"
+#include "common/proc_status.h"
 
 namespace cdp::api {
 
@@ -130,6 +131,10 @@ std::vector<std::pair<std::string, int64_t>> ServiceCore::Gauges() {
   gauges.emplace_back("export_sessions", static_cast<int64_t>(exports_.active()));
   gauges.emplace_back("uptime_seconds",
                       absl::ToInt64Seconds(absl::Now() - started_));
+  // With mapped reads the resident size counts the store's mapped pages (page cache): the
+  // server's own memory is the anonymous part.
+  gauges.emplace_back("process_anon_memory_bytes", ProcStatusBytes("RssAnon").value_or(-1));
+  gauges.emplace_back("process_file_memory_bytes", ProcStatusBytes("RssFile").value_or(-1));
   const identity::IdentityCounters ids = stack_->identity->counters();
   gauges.emplace_back("identity_profiles_created", static_cast<int64_t>(ids.created));
   gauges.emplace_back("identity_merges", static_cast<int64_t>(ids.merges));
@@ -148,6 +153,8 @@ std::vector<std::pair<std::string, int64_t>> ServiceCore::Gauges() {
     }
     gauges.emplace_back("store_live_sst_bytes", static_cast<int64_t>(stats->live_sst_bytes));
     gauges.emplace_back("store_memtable_bytes", static_cast<int64_t>(stats->memtable_bytes));
+    gauges.emplace_back("store_block_cache_bytes",
+                        static_cast<int64_t>(stats->block_cache_usage_bytes));
     gauges.emplace_back("store_recovering", stats->recovering ? 1 : 0);
     gauges.emplace_back("store_reopens", static_cast<int64_t>(stats->reopens));
     gauges.emplace_back("store_resident_index_enabled", stats->resident_index_enabled ? 1 : 0);

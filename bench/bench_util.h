@@ -10,11 +10,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/proc_status.h"
 
 namespace cdp::bench {
 
@@ -63,21 +65,10 @@ inline std::string LoadAverage() {
   return absl::StrCat(one, " ", five, " ", fifteen);
 }
 
-// A field of /proc/self/status in MiB ("VmHWM", "VmRSS"); -1 when unreadable.
+// A field of /proc/self/status in MiB ("VmHWM", "VmRSS", "RssAnon"); -1 when unreadable.
 inline double ProcStatusMib(const char* field) {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return -1;
-  char line[256];
-  double kib = -1;
-  const size_t length = std::strlen(field);
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    if (std::strncmp(line, field, length) == 0 && line[length] == ':') {
-      kib = std::strtod(line + length + 1, nullptr);
-      break;
-    }
-  }
-  std::fclose(f);
-  return kib < 0 ? -1 : kib / 1024;
+  const std::optional<int64_t> bytes = ProcStatusBytes(field);
+  return bytes.has_value() ? static_cast<double>(*bytes) / (1 << 20) : -1;
 }
 
 // A fresh directory under $CDP_BENCH_DIR (default: the system temp dir); the caller removes it.

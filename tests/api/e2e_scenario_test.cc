@@ -22,6 +22,7 @@
 namespace cdp::testing {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
 using F = ScenarioFeed;
@@ -433,6 +434,10 @@ TEST_F(E2eScenarioTest, HealthStatsAndMetricsReportTheCalls) {
   EXPECT_THAT(metrics, HasSubstr("call=\"getContext\""));
   EXPECT_THAT(metrics, HasSubstr("\ncdp_store_resident_index_enabled 1\n"));
   EXPECT_THAT(metrics, HasSubstr("\ncdp_ingest_value_dictionary 0\n"));
+  // The server's own memory, and the mapped pages of its store, apart.
+  EXPECT_THAT(metrics, ContainsRegex("\ncdp_process_anon_memory_bytes [1-9][0-9]{6,}\n"));
+  EXPECT_THAT(metrics, ContainsRegex("\ncdp_process_file_memory_bytes [0-9]+\n"));
+  EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_block_cache_bytes [0-9]+\n"));
 }
 
 TEST(E2eServeTest, InvalidConfigurationStopsTheStartNamingTheField) {
