@@ -132,7 +132,7 @@ std::vector<std::pair<std::string, int64_t>> ServiceCore::Gauges() {
   gauges.emplace_back("uptime_seconds",
                       absl::ToInt64Seconds(absl::Now() - started_));
   // With mapped reads the resident size counts the store's mapped pages (page cache): the
-  // server's own memory is the anonymous part.
+  // server's own memory is the anonymous part. -1 where /proc/self/status cannot say.
   gauges.emplace_back("process_anon_memory_bytes", ProcStatusBytes("RssAnon").value_or(-1));
   gauges.emplace_back("process_file_memory_bytes", ProcStatusBytes("RssFile").value_or(-1));
   const identity::IdentityCounters ids = stack_->identity->counters();
