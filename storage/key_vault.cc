@@ -7,7 +7,9 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "storage/errors.h"
 #include "storage/reopenable_db.h"
@@ -71,9 +73,19 @@ absl::StatusOr<std::unique_ptr<KeyVault>> KeyVault::Open(const KeyVaultOptions& 
   db_options.db_options.paranoid_checks = true;
   db_options.db_options.max_background_jobs = 1;
   db_options.db_options.keep_log_file_num = 2;
+  db_options.db_options.allow_mmap_reads = options.mmap_reads;
   if (options.env) db_options.db_options.env = options.env;
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = 4 << 20;
+  // Wrapped keys are random bytes: compression would only cost, and uncompressed blocks are what
+  // mapped reads use in place. Every lookup of a profile whose key is not cached reads one key.
+  cf.compression = rocksdb::kNoCompression;
+  rocksdb::BlockBasedTableOptions table;
+  table.no_block_cache = options.mmap_reads;
+  if (!options.mmap_reads) table.block_cache = options.block_cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   db_options.families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
   CDP_ASSIGN_OR_RETURN(std::unique_ptr<ReopenableDb> db, ReopenableDb::Open(std::move(db_options)));
   std::unique_ptr<KeyVault> vault(new KeyVault(options, std::move(db), std::move(keys)));

@@ -26,6 +26,7 @@
 #include "storage/key_file.h"
 
 namespace rocksdb {
+class Cache;
 class Env;
 class Slice;
 class WriteBatch;
@@ -40,6 +41,11 @@ struct KeyVaultOptions {
   size_t cache_capacity = 1'000'000;   // unwrapped data keys kept in memory (~100 B each)
   rocksdb::Env* env = nullptr;         // RocksDB environment; null = default (tests inject)
   Clock* clock = nullptr;              // null = SystemClock
+  // Read the vault's files in place through memory maps, with no block cache (the store's
+  // StoreOptions::mmap_reads): a data key not in `cache_capacity` then costs no system call and
+  // no copy. Otherwise blocks are copied into `block_cache` (null: RocksDB's small default).
+  bool mmap_reads = false;
+  std::shared_ptr<rocksdb::Cache> block_cache;
 };
 
 struct RotationReport {

@@ -225,7 +225,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   KeyVaultOptions vault_options{.path = vault_path,
                                 .cache_capacity = options.data_key_cache_capacity,
                                 .env = options.env,
-                                .clock = options.clock};
+                                .clock = options.clock,
+                                .mmap_reads = options.mmap_reads,
+                                .block_cache = impl->block_cache};
   CDP_ASSIGN_OR_RETURN(auto vault,
                        KeyVault::Open(vault_options, *std::move(keys), meta.store_id()));
 
