@@ -11,6 +11,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "consent/record_category.h"
+#include "google/protobuf/arena.h"
 #include "identity/event_envelope.h"
 #include "ingest/conversation_store.h"
 #include "ingest/identifier_masking.h"
@@ -38,11 +39,26 @@ const char* OutcomeName(Outcome outcome) {
   return "unknown";
 }
 
+namespace {
+
+google::protobuf::ArenaOptions CallArenaOptions() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 64 << 10;
+  options.max_block_size = 1 << 20;
+  return options;
+}
+
+}  // namespace
+
 // What one Apply call has read or changed so far, so later events of the call (and merges) see
 // the effect of earlier ones before anything is written.
 struct Pipeline::CallState {
   storage::WriteBatch* batch = nullptr;
-  absl::flat_hash_map<ProfileId, pb::ProfileData> data;
+  // The call's profile data lives on one arena, freed at once when the call ends: a call parses
+  // and rewrites the data of about one profile per event, whose maps would otherwise be as many
+  // heap allocations to make and free.
+  google::protobuf::Arena arena{CallArenaOptions()};
+  absl::flat_hash_map<ProfileId, pb::ProfileData*> data;  // on `arena`
   absl::flat_hash_set<ProfileId> combined;  // survivors whose data a merge hook combined
   absl::flat_hash_map<ProfileId, std::vector<consent::ConsentChange>> consent;
 };
@@ -60,17 +76,17 @@ class Pipeline::MergeHook final : public identity::MergeHook {
                          p.deps_.consent->CombineOnMerge(survivor, absorbed, batch));
     CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> history,
                          p.deps_.consent->History(survivor));
-    CDP_ASSIGN_OR_RETURN(pb::ProfileData data, p.TakeData(survivor));
+    CDP_ASSIGN_OR_RETURN(pb::ProfileData * data, p.TakeData(survivor));
     for (const ProfileId& id : absorbed) {
       CDP_ASSIGN_OR_RETURN(std::vector<consent::ConsentChange> more,
                            p.deps_.consent->History(id));
       history.insert(history.end(), more.begin(), more.end());
-      CDP_ASSIGN_OR_RETURN(pb::ProfileData absorbed_data, p.TakeData(id));
-      CombineProfileData(absorbed_data, &data);
+      CDP_ASSIGN_OR_RETURN(pb::ProfileData * absorbed_data, p.TakeData(id));
+      CombineProfileData(*absorbed_data, data);
     }
     history.insert(history.end(), resolved.begin(), resolved.end());
     p.call_->consent[survivor] = std::move(history);
-    p.call_->data[survivor] = std::move(data);
+    p.call_->data[survivor] = data;
     p.call_->combined.insert(survivor);
     return absl::OkStatus();
   }
@@ -86,7 +102,7 @@ class Pipeline::MergeHook final : public identity::MergeHook {
     if (p.call_ == nullptr) return counts;  // a resolution outside an ingest call
     CDP_RETURN_IF_ERROR(p.CacheData(profiles));
     for (size_t i = 0; i < profiles.size(); ++i) {
-      const uint64_t total = p.call_->data.at(profiles[i]).total_events();
+      const uint64_t total = p.call_->data.at(profiles[i])->total_events();
       if (total > 0) counts[i] = total;
     }
     return counts;
@@ -245,8 +261,9 @@ absl::Status Pipeline::CacheData(absl::Span<const ProfileId> profiles) {
   CDP_ASSIGN_OR_RETURN(std::vector<std::optional<storage::Record>> records,
                        deps_.store->MultiGet(Family::kProfiles, keys));
   for (size_t i = 0; i < missing.size(); ++i) {
-    pb::ProfileData& data = call_->data[missing[i]];
-    if (records[i] && !data.ParseFromString(records[i]->value)) {
+    pb::ProfileData* data = google::protobuf::Arena::CreateMessage<pb::ProfileData>(&call_->arena);
+    call_->data[missing[i]] = data;
+    if (records[i] && !data->ParseFromString(records[i]->value)) {
       return absl::DataLossError(
           absl::StrCat("profile data of ", missing[i].ToHex(), " is not a valid record"));
     }
@@ -264,11 +281,10 @@ absl::Status Pipeline::PrefetchData(absl::Span<const identity::Resolution> resol
   return CacheData(profiles);
 }
 
-absl::StatusOr<pb::ProfileData> Pipeline::TakeData(const ProfileId& profile) {
+absl::StatusOr<pb::ProfileData*> Pipeline::TakeData(const ProfileId& profile) {
   CDP_ASSIGN_OR_RETURN(pb::ProfileData * cached, CachedData(profile));
-  pb::ProfileData data = std::move(*cached);
   call_->data.erase(profile);
-  return data;
+  return cached;
 }
 
 absl::StatusOr<pb::ProfileData*> Pipeline::CachedData(const ProfileId& profile) {
@@ -277,7 +293,7 @@ absl::StatusOr<pb::ProfileData*> Pipeline::CachedData(const ProfileId& profile) 
     CDP_RETURN_IF_ERROR(CacheData({&profile, 1}));
     it = call_->data.find(profile);
   }
-  return &it->second;
+  return it->second;
 }
 
 absl::StatusOr<std::vector<consent::ConsentChange>*> Pipeline::CachedConsent(
@@ -454,7 +470,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
   // Profiles that absorbed others carry combined data even without an event of their own.
   touched.insert(call.combined.begin(), call.combined.end());
   for (const ProfileId& profile : touched) {
-    const pb::ProfileData& data = call.data.at(profile);
+    const pb::ProfileData& data = *call.data.at(profile);
     CDP_RETURN_IF_ERROR(batch.Put(
         Family::kProfiles, ProfileDataKey(profile),
         {.category = consent::kCategoryProfileData, .time_micros = data.last_seen_micros()},

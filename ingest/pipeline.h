@@ -128,8 +128,9 @@ class Pipeline {
   absl::Status CacheData(absl::Span<const ProfileId> profiles);
   // CacheData for every resolved profile.
   absl::Status PrefetchData(absl::Span<const identity::Resolution> resolutions);
-  // The profile's data, taken out of the call's cache (read first if not there).
-  absl::StatusOr<pb::ProfileData> TakeData(const ProfileId& profile);
+  // The profile's data, taken out of the call's cache (read first if not there); it stays on the
+  // call's arena.
+  absl::StatusOr<pb::ProfileData*> TakeData(const ProfileId& profile);
   // The profile's data in the call's cache (read first if not there).
   absl::StatusOr<pb::ProfileData*> CachedData(const ProfileId& profile);
   absl::StatusOr<std::vector<consent::ConsentChange>*> CachedConsent(const ProfileId& profile);
