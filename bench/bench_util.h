@@ -3,6 +3,7 @@
 // the machine's load and a temporary store directory.
 
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <chrono>
@@ -69,6 +70,13 @@ inline std::string LoadAverage() {
 inline double ProcStatusMib(const char* field) {
   const std::optional<int64_t> bytes = ProcStatusBytes(field);
   return bytes.has_value() ? static_cast<double>(*bytes) / (1 << 20) : -1;
+}
+
+// Major page faults of this process so far (pages it waited on the disk for).
+inline uint64_t MajorFaults() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_majflt);
 }
 
 // A fresh directory under $CDP_BENCH_DIR (default: the system temp dir); the caller removes it.

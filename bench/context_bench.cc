@@ -43,6 +43,9 @@
 //                                 used only when CDP_BENCH_MMAP is 0
 //   CDP_BENCH_MMAP                0 reads every family through the block cache
 //                                 (storage.mmap_reads); default the configuration's (on)
+//   CDP_BENCH_RESIDENT            0 skips mapping and reading in the store's files before the
+//                                 warm-up (in process only; on by default: the state of a
+//                                 server that has run for a while, see ResidentFiles)
 //
 // Goals (issue 7, docs/performance.md "Context lookups over Thrift"): p50 < 150 µs and
 // p99 < 1 ms at 20,000 lookups/s; getContexts of 100 people p99 < 5 ms.
@@ -170,6 +173,7 @@ class Runner {
   void Run(const Mode& mode) {
     const double process_cpu = ProcessCpuSeconds();
     const double server_cpu = server_pid_ > 0 ? PidCpuSeconds(server_pid_) : -1;
+    const uint64_t faults = MajorFaults();
     const std::string load_before = LoadAverage();
     const uint64_t seed = mode.name.size() * 1000003;  // different people per mode
     std::unique_ptr<EchoFloorServer> echo;
@@ -210,14 +214,18 @@ class Runner {
         result->MaxMicros(), result->client_cpu_seconds * 1e6 / calls,
         server_us < 0 ? std::string("n/a") : absl::StrFormat("%.0f", server_us), load_before,
         LoadAverage()));
+    // Disk reads the lookups waited for (in process only: an external server's are its own).
+    const std::string major_faults =
+        server_pid_ == 0 || echo ? absl::StrCat(" major_faults=", MajorFaults() - faults) : "";
     std::printf(
         "RESULT mode=%s connections=%zu rate=%s ok=%llu errors=%llu missed=%llu "
-        "throughput=%.0f p50_us=%.0f p99_us=%.0f p999_us=%.0f\n",
+        "throughput=%.0f p50_us=%.0f p99_us=%.0f p999_us=%.0f%s\n",
         mode.name.c_str(), mode.load.connections, target.c_str(),
         static_cast<unsigned long long>(result->ok),
         static_cast<unsigned long long>(result->errors),
         static_cast<unsigned long long>(result->missed), result->Throughput(),
-        result->PercentileMicros(50), result->PercentileMicros(99), result->PercentileMicros(99.9));
+        result->PercentileMicros(50), result->PercentileMicros(99), result->PercentileMicros(99.9),
+        major_faults.c_str());
     std::fflush(stdout);
   }
 
@@ -333,6 +341,7 @@ int main(int argc, char** argv) {
 
   Target target = flags.target;
   std::unique_ptr<cdp::api::Server> server;
+  std::unique_ptr<ResidentFiles> resident;  // outlives the runs
   if (!flags.external) {
     auto files = PrepareContextStore(store);
     CheckOk(files.status(), "store directory");
@@ -375,6 +384,12 @@ int main(int argc, char** argv) {
     std::printf("config: %s (`cdp serve --config %s --data-dir %s` serves the same store)\n",
                 files->config_path.c_str(), files->config_path.c_str(), files->data_dir.c_str());
     if (flags.build_only) return 0;
+    if (EnvFlag("CDP_BENCH_RESIDENT", true)) {
+      const auto start = std::chrono::steady_clock::now();
+      resident = std::make_unique<ResidentFiles>(files->data_dir);
+      std::printf("resident: %.0f MiB of store files mapped and read in %.1f s\n",
+                  static_cast<double>(resident->bytes()) / (1 << 20), SecondsSince(start));
+    }
     target.port = server->port();
     target.token = files->token;
     std::printf("server: in process on 127.0.0.1:%d, sharing the CPUs with the load generator\n",
@@ -399,14 +414,16 @@ int main(int argc, char** argv) {
   if (HasMode(modes, "reader")) {
     if (!server) CheckOk(absl::InvalidArgumentError("needs the in-process server"), "reader");
     const std::string load_before = LoadAverage();
+    const uint64_t faults = MajorFaults();
     auto probe = ProbeReader(server->stack(), people,
                              static_cast<double>(EnvSize("CDP_BENCH_SECONDS", 10)));
     CheckOk(probe.status(), "reader");
     std::printf(
         "RESULT mode=reader calls=%zu found=%zu cpu_us_per_call=%.1f wall_us_per_call=%.1f "
-        "p50_us=%.1f p99_us=%.1f load=%s->%s\n",
+        "p50_us=%.1f p99_us=%.1f major_faults=%llu load=%s->%s\n",
         probe->calls, probe->found, probe->cpu_us_per_call, probe->wall_us_per_call,
-        probe->p50_us, probe->p99_us, load_before.c_str(), LoadAverage().c_str());
+        probe->p50_us, probe->p99_us, static_cast<unsigned long long>(MajorFaults() - faults),
+        load_before.c_str(), LoadAverage().c_str());
   }
   if (HasMode(modes, "reader_batch")) {
     if (!server) CheckOk(absl::InvalidArgumentError("needs the in-process server"), "reader_batch");

@@ -1,5 +1,7 @@
 #include "bench/context_store.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -189,6 +192,27 @@ uint64_t DirectoryBytes(const std::string& dir) {
     if (it->is_regular_file(ec)) bytes += it->file_size(ec);
   }
   return bytes;
+}
+
+ResidentFiles::ResidentFiles(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const size_t size = it->file_size(ec);
+    if (ec || size == 0) continue;
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    ::close(fd);
+    if (mapped == MAP_FAILED) continue;
+    mappings_.emplace_back(mapped, size);
+    bytes_ += size;
+  }
+}
+
+ResidentFiles::~ResidentFiles() {
+  for (const auto& [address, size] : mappings_) ::munmap(address, size);
 }
 
 }  // namespace cdp::bench

@@ -21,6 +21,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "api/stack.h"
@@ -60,5 +62,24 @@ absl::StatusOr<LoadReport> LoadContextStore(api::Stack& stack, const ContextStor
 
 // Bytes of the files under `dir` (0 when it does not exist).
 uint64_t DirectoryBytes(const std::string& dir);
+
+// Maps every file under `dir` read-only and reads it in (MAP_POPULATE) for as long as the object
+// lives: a server that has run for a while holds the pages of its store it touched, and this
+// makes a benchmark start from that state. Hosts that page out cold unmapped page cache (DAMON
+// on this machine class, see docs/performance.md) otherwise leave a store read by an earlier
+// process mostly on disk, and page out again what was read but not yet mapped.
+class ResidentFiles {
+ public:
+  explicit ResidentFiles(const std::string& dir);
+  ~ResidentFiles();
+  ResidentFiles(const ResidentFiles&) = delete;
+  ResidentFiles& operator=(const ResidentFiles&) = delete;
+
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  std::vector<std::pair<void*, size_t>> mappings_;
+  uint64_t bytes_ = 0;
+};
 
 }  // namespace cdp::bench
