@@ -56,6 +56,14 @@ inline double ThreadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+// CPU time (user + system) of the whole process: every thread, background ones included.
+inline double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 // "1.23 0.98 0.50" from /proc/loadavg, to print beside figures taken on a shared machine.
 inline std::string LoadAverage() {
   double one = 0, five = 0, fifteen = 0;

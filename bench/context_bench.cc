@@ -89,13 +89,6 @@ uint32_t EncodedBytes(const T& value) {
   return value.write(&protocol);
 }
 
-double ProcessCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
 // utime + stime of process `pid` from /proc; -1 when unreadable.
 double PidCpuSeconds(int pid) {
   std::FILE* f = std::fopen(absl::StrCat("/proc/", pid, "/stat").c_str(), "r");

@@ -21,11 +21,17 @@
 //              and the newest value dictionary with the compression of event JSON it reached
 //              (json_dictionary, json_ratio: its last window of 20,000 events; 0 when not
 //              measured)
+//   BM_IngestParallel  the same stream applied by CDP_BENCH_CALLERS threads at once, each taking
+//              the next call (as the server runs concurrent ingest calls from several feeds): all
+//              NDJSON texts are generated first, untimed; events_per_s is over the wall time of
+//              parse + Apply on every thread. Run it alone (--benchmark_filter): after BM_Ingest
+//              the fixture's split people are merged already.
 //
 // Environment (all optional):
 //   CDP_BENCH_PEOPLE          people preloaded; default 1000000 (use e.g. 20000 for a smoke run)
 //   CDP_BENCH_EVENTS          events in the measured stream; default 1000000
 //   CDP_BENCH_CALL_EVENTS     events per Apply call; default 1000
+//   CDP_BENCH_CALLERS         BM_IngestParallel's threads; default 2
 //   CDP_BENCH_BLOCK_CACHE_MB  RocksDB block cache; default 256 (the store's default)
 //   CDP_BENCH_EVENT_CACHE_PERCENT  share of it for event blocks; default 1: ingest reads events
 //                             only to move them on a merge, so the budget goes where it
@@ -43,6 +49,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +57,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_util.h"
@@ -75,6 +83,7 @@ using ::cdp::bench::SecondsSince;
 using ::cdp::bench::LoadAverage;
 using ::cdp::bench::ProcStatusMib;
 using ::cdp::bench::EnvFlag;
+using ::cdp::bench::ProcessCpuSeconds;
 
 constexpr int64_t kBaseMicros = 1'795'000'000'000'000;
 
@@ -357,6 +366,64 @@ void BM_Ingest(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Ingest)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+
+void BM_IngestParallel(benchmark::State& state) {
+  IngestStore& fixture = IngestStore::Instance();
+  const size_t total = EnvSize("CDP_BENCH_EVENTS", 1'000'000);
+  const size_t callers = EnvSize("CDP_BENCH_CALLERS", 2);
+  const size_t call_events = fixture.call_events();
+  const identity::IdentityCounters before = fixture.graph().counters();
+  for (auto _ : state) {
+    const std::vector<bench::FeedEvent> events = fixture.feed().Events(total);
+    std::vector<std::string> texts;
+    for (size_t first = 0; first < events.size(); first += call_events) {
+      texts.push_back(Ndjson(fixture.feed(), events.data() + first,
+                             std::min(call_events, events.size() - first)));
+    }
+    std::fprintf(stderr, "ingest bench: %zu events on %zu callers, load average %s\n", total,
+                 callers, LoadAverage().c_str());
+    std::atomic<size_t> next{0}, accepted{0};
+    std::atomic<bool> failed{false};
+    const double cpu_before = ProcessCpuSeconds();
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < callers; ++t) {
+      threads.emplace_back([&] {
+        auto parser = SegmentParser::Create(ParserOptions{});  // one per thread
+        CheckOk(parser.status(), "parser");
+        for (size_t call; !failed && (call = next.fetch_add(1)) < texts.size();) {
+          ParseOutput parsed =
+              (*parser)->ParseNdjson(texts[call], "feed.ndjson", call * call_events + 1);
+          absl::StatusOr<IngestSummary> summary = fixture.pipeline().Apply(std::move(parsed));
+          if (!summary.ok()) {
+            std::fprintf(stderr, "ingest bench: %s\n", summary.status().ToString().c_str());
+            failed = true;
+            return;
+          }
+          accepted += summary->accepted;
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    const double seconds = SecondsSince(start);
+    const double cpu_seconds = ProcessCpuSeconds() - cpu_before;
+    if (failed) {
+      state.SkipWithError("an Apply call failed");
+      return;
+    }
+    state.SetIterationTime(seconds);
+    const double n = static_cast<double>(events.size());
+    state.counters["callers"] = static_cast<double>(callers);
+    state.counters["events"] = n;
+    state.counters["accepted"] = static_cast<double>(accepted.load());
+    state.counters["events_per_s"] = n / seconds;
+    state.counters["cpu_us_per_event"] = cpu_seconds * 1e6 / n;  // background work included
+    state.counters["merges"] =
+        static_cast<double>(fixture.graph().counters().merges - before.merges);
+    state.counters["peak_anon_mib"] = ProcStatusMib("RssAnon");
+  }
+}
+BENCHMARK(BM_IngestParallel)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace cdp::ingest
