@@ -135,6 +135,8 @@ std::vector<std::pair<std::string, int64_t>> ServiceCore::Gauges() {
   // server's own memory is the anonymous part. -1 where /proc/self/status cannot say.
   gauges.emplace_back("process_anon_memory_bytes", ProcStatusBytes("RssAnon").value_or(-1));
   gauges.emplace_back("process_file_memory_bytes", ProcStatusBytes("RssFile").value_or(-1));
+  // Lookups that waited for the disk: pages of mapped SST files the page cache no longer held.
+  gauges.emplace_back("process_major_faults", static_cast<int64_t>(ProcessMajorFaults()));
   const identity::IdentityCounters ids = stack_->identity->counters();
   gauges.emplace_back("identity_profiles_created", static_cast<int64_t>(ids.created));
   gauges.emplace_back("identity_merges", static_cast<int64_t>(ids.merges));

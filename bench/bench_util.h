@@ -80,13 +80,6 @@ inline double ProcStatusMib(const char* field) {
   return bytes.has_value() ? static_cast<double>(*bytes) / (1 << 20) : -1;
 }
 
-// Major page faults of this process so far (pages it waited on the disk for).
-inline uint64_t MajorFaults() {
-  struct rusage usage {};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<uint64_t>(usage.ru_majflt);
-}
-
 // A fresh directory under $CDP_BENCH_DIR (default: the system temp dir); the caller removes it.
 inline std::string MakeTempDir(const char* name) {
   const char* parent = std::getenv("CDP_BENCH_DIR");

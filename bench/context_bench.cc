@@ -166,7 +166,7 @@ class Runner {
   void Run(const Mode& mode) {
     const double process_cpu = ProcessCpuSeconds();
     const double server_cpu = server_pid_ > 0 ? PidCpuSeconds(server_pid_) : -1;
-    const uint64_t faults = MajorFaults();
+    const uint64_t faults = ProcessMajorFaults();
     const std::string load_before = LoadAverage();
     const uint64_t seed = mode.name.size() * 1000003;  // different people per mode
     std::unique_ptr<EchoFloorServer> echo;
@@ -209,7 +209,9 @@ class Runner {
         LoadAverage()));
     // Disk reads the lookups waited for (in process only: an external server's are its own).
     const std::string major_faults =
-        server_pid_ == 0 || echo ? absl::StrCat(" major_faults=", MajorFaults() - faults) : "";
+        server_pid_ == 0 || echo
+            ? absl::StrCat(" major_faults=", ProcessMajorFaults() - faults)
+            : "";
     std::printf(
         "RESULT mode=%s connections=%zu rate=%s ok=%llu errors=%llu missed=%llu "
         "throughput=%.0f p50_us=%.0f p99_us=%.0f p999_us=%.0f%s\n",
@@ -407,7 +409,7 @@ int main(int argc, char** argv) {
   if (HasMode(modes, "reader")) {
     if (!server) CheckOk(absl::InvalidArgumentError("needs the in-process server"), "reader");
     const std::string load_before = LoadAverage();
-    const uint64_t faults = MajorFaults();
+    const uint64_t faults = cdp::ProcessMajorFaults();
     auto probe = ProbeReader(server->stack(), people,
                              static_cast<double>(EnvSize("CDP_BENCH_SECONDS", 10)));
     CheckOk(probe.status(), "reader");
@@ -415,8 +417,9 @@ int main(int argc, char** argv) {
         "RESULT mode=reader calls=%zu found=%zu cpu_us_per_call=%.1f wall_us_per_call=%.1f "
         "p50_us=%.1f p99_us=%.1f major_faults=%llu load=%s->%s\n",
         probe->calls, probe->found, probe->cpu_us_per_call, probe->wall_us_per_call,
-        probe->p50_us, probe->p99_us, static_cast<unsigned long long>(MajorFaults() - faults),
-        load_before.c_str(), LoadAverage().c_str());
+        probe->p50_us, probe->p99_us,
+        static_cast<unsigned long long>(cdp::ProcessMajorFaults() - faults), load_before.c_str(),
+        LoadAverage().c_str());
   }
   if (HasMode(modes, "reader_batch")) {
     if (!server) CheckOk(absl::InvalidArgumentError("needs the in-process server"), "reader_batch");

@@ -1,5 +1,7 @@
 #include "common/proc_status.h"
 
+#include <sys/resource.h>
+
 #include <fstream>
 #include <string>
 
@@ -23,6 +25,12 @@ std::optional<int64_t> ProcStatusBytes(absl::string_view field) {
     return kib * 1024;
   }
   return std::nullopt;
+}
+
+uint64_t ProcessMajorFaults() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return static_cast<uint64_t>(usage.ru_majflt);
 }
 
 }  // namespace cdp

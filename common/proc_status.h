@@ -1,5 +1,6 @@
 #pragma once
-// The process's own memory figures from /proc/self/status (Linux), for metrics and benchmarks.
+// The process's own memory figures from /proc/self/status (Linux), and how often it waited for
+// the disk, for metrics and benchmarks.
 
 #include <cstdint>
 #include <optional>
@@ -13,5 +14,9 @@ namespace cdp {
 // own memory; RssFile counts the pages of mapped files (the store's SST files with mapped
 // reads), which are page cache the kernel can reclaim.
 std::optional<int64_t> ProcStatusBytes(absl::string_view field);
+
+// Major page faults of the process since it started (getrusage): pages it had to wait for the
+// disk to read, e.g. pages of mapped SST files no longer in the page cache.
+uint64_t ProcessMajorFaults();
 
 }  // namespace cdp

@@ -437,6 +437,7 @@ TEST_F(E2eScenarioTest, HealthStatsAndMetricsReportTheCalls) {
   // The server's own memory, and the mapped pages of its store, apart.
   EXPECT_THAT(metrics, ContainsRegex("\ncdp_process_anon_memory_bytes [1-9][0-9]{6,}\n"));
   EXPECT_THAT(metrics, ContainsRegex("\ncdp_process_file_memory_bytes [0-9]+\n"));
+  EXPECT_THAT(metrics, ContainsRegex("\ncdp_process_major_faults [0-9]+\n"));
   EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_block_cache_bytes [0-9]+\n"));
 }
 
