@@ -7,9 +7,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
-#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
-#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "storage/errors.h"
 #include "storage/reopenable_db.h"
@@ -80,12 +78,8 @@ absl::StatusOr<std::unique_ptr<KeyVault>> KeyVault::Open(const KeyVaultOptions& 
   // Wrapped keys are random bytes: compression would only cost, and uncompressed blocks are what
   // mapped reads use in place. Every lookup of a profile whose key is not cached reads one key.
   cf.compression = rocksdb::kNoCompression;
-  rocksdb::BlockBasedTableOptions table;
-  table.no_block_cache = options.mmap_reads;
-  if (!options.mmap_reads) table.block_cache = options.block_cache;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(PointReadTableOptions(
+      options.block_cache)));
   db_options.families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
   CDP_ASSIGN_OR_RETURN(std::unique_ptr<ReopenableDb> db, ReopenableDb::Open(std::move(db_options)));
   std::unique_ptr<KeyVault> vault(new KeyVault(options, std::move(db), std::move(keys)));

@@ -41,9 +41,9 @@ struct KeyVaultOptions {
   size_t cache_capacity = 1'000'000;   // unwrapped data keys kept in memory (~100 B each)
   rocksdb::Env* env = nullptr;         // RocksDB environment; null = default (tests inject)
   Clock* clock = nullptr;              // null = SystemClock
-  // Read the vault's files in place through memory maps, with no block cache (the store's
-  // StoreOptions::mmap_reads): a data key not in `cache_capacity` then costs no system call and
-  // no copy. Otherwise blocks are copied into `block_cache` (null: RocksDB's small default).
+  // Read the vault's files in place through memory maps (the store's StoreOptions::mmap_reads),
+  // with no `block_cache`: a data key not in `cache_capacity` then costs no system call and no
+  // copy. Otherwise blocks are copied into `block_cache`. Null: no block cache.
   bool mmap_reads = false;
   std::shared_ptr<rocksdb::Cache> block_cache;
 };

@@ -1,6 +1,7 @@
 #include "storage/rocksdb_util.h"
 
 #include "absl/strings/str_cat.h"
+#include "rocksdb/filter_policy.h"
 
 namespace cdp::storage {
 
@@ -27,6 +28,16 @@ absl::Status ToAbsl(const rocksdb::Status& status, absl::string_view context) {
     default:
       return absl::InternalError(message);
   }
+}
+
+rocksdb::BlockBasedTableOptions PointReadTableOptions(std::shared_ptr<rocksdb::Cache> cache) {
+  rocksdb::BlockBasedTableOptions table;
+  table.no_block_cache = cache == nullptr;
+  table.block_cache = std::move(cache);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  return table;
 }
 
 }  // namespace cdp::storage

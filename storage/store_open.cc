@@ -8,7 +8,6 @@
 #include "common/crypto.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "storage/key_codec.h"
@@ -30,15 +29,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
                                            std::shared_ptr<rocksdb::Cache> cache) {
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = options.write_buffer_bytes;
-  rocksdb::BlockBasedTableOptions table;
-  table.no_block_cache = cache == nullptr;
-  table.block_cache = std::move(cache);
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.whole_key_filtering = true;
-  // Point lookups (index entries, nodes, profile data, dedup checks) dominate reads: a hash index
-  // inside each data block finds a key without the binary search and the linear walk of its
-  // restart interval.
-  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  // Point lookups (index entries, nodes, profile data, dedup checks) dominate reads.
+  rocksdb::BlockBasedTableOptions table = PointReadTableOptions(std::move(cache));
   // Point lookups mostly miss the memtable (dedup and suppression checks, index entries of
   // known identifiers, nodes and profile data written by earlier calls): a whole-key bloom filter
   // answers those without descending the skip list. Profile-prefixed families add the prefix,
@@ -227,7 +219,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
                                 .env = options.env,
                                 .clock = options.clock,
                                 .mmap_reads = options.mmap_reads,
-                                .block_cache = impl->block_cache};
+                                .block_cache = options.mmap_reads ? nullptr : impl->block_cache};
   CDP_ASSIGN_OR_RETURN(auto vault,
                        KeyVault::Open(vault_options, *std::move(keys), meta.store_id()));
 
