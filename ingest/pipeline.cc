@@ -356,7 +356,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
     }
   }
 
-  absl::MutexLock lock(&deps_.store->profile_writer_mutex());
+  absl::ReleasableMutexLock lock(&deps_.store->profile_writer_mutex());
   storage::WriteBatch batch = deps_.store->NewBatch();
   CallState call{.batch = &batch};
   call_ = &call;
@@ -476,13 +476,19 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
         {.category = consent::kCategoryProfileData, .time_micros = data.last_seen_micros()},
         data.SerializeAsString()));
   }
-  CDP_RETURN_IF_ERROR(deps_.store->Write(batch));
+  CDP_ASSIGN_OR_RETURN(storage::PendingWrite pending, deps_.store->WriteVisible(batch));
   RecordBaseline();
   MaybeTrainDictionary();
   {
     absl::MutexLock published(&compression_mu_);
     compression_ = {watch_.watched(), watch_.baseline_ratio(), watch_.last_ratio()};
   }
+  // The next call may read and build while this one waits for the WAL sync, and concurrent calls
+  // share syncs (group commit). Nothing is acknowledged before the batch is durable.
+  call_ = nullptr;
+  std::move(clear_call).Cancel();
+  lock.Release();
+  CDP_RETURN_IF_ERROR(deps_.store->WaitDurable(std::move(pending)));
 
   for (RecordResult& result : results) {
     switch (result.outcome) {

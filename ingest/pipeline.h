@@ -9,12 +9,16 @@
 //   suppressed  it names an erased person's identifier; nothing is stored
 //   filtered    the person allows none of the purposes the event is collected for; consent
 //               changes it carried are still recorded
-// Apply returns only after the write is durable; on error nothing of the call is applied and
-// the caller may retry the same records (they are idempotent by messageId).
+// Apply returns only after the write is durable; on error the caller may retry the same records
+// (they are idempotent by messageId): nothing of the call was applied, or (when the WAL sync
+// failed) the store reopens and keeps what reached the disk, which a retry then finds.
 //
 // Thread safety: Apply may be called concurrently; calls serialize on the store's
 // profile_writer_mutex() (the single sequencing writer of DESIGN.md), after hashing messageIds and
-// normalizing identifiers outside it, so concurrent calls overlap that work with each other.
+// normalizing identifiers outside it, so concurrent calls overlap that work with each other. The
+// mutex is released once the call's batch is applied (Store::WriteVisible) and before its WAL sync
+// (Store::WaitDurable): the next call works while this one waits for the disk, and concurrent
+// calls share syncs (group commit).
 
 #include <cstdint>
 #include <map>

@@ -28,8 +28,12 @@ bool NeedsReopen(rocksdb::DB* db, const rocksdb::Status& status) {
 }  // namespace
 
 DbInstance::DbInstance(std::unique_ptr<rocksdb::DB> db,
-                       std::vector<rocksdb::ColumnFamilyHandle*> handles, bool read_only)
-    : db_(std::move(db)), handles_(std::move(handles)), read_only_(read_only) {}
+                       std::vector<rocksdb::ColumnFamilyHandle*> handles, bool read_only,
+                       uint64_t generation)
+    : db_(std::move(db)),
+      handles_(std::move(handles)),
+      read_only_(read_only),
+      generation_(generation) {}
 
 DbInstance::~DbInstance() {
   // handles_[0] is DefaultColumnFamily(), owned by the DB.
@@ -101,7 +105,7 @@ absl::StatusOr<std::shared_ptr<const DbInstance>> ReopenableDb::OpenInstance(boo
   // The deleter runs on the thread that releases the last reference, after every other holder's
   // release (the reference count orders them), and tells a waiting recovery thread.
   return std::shared_ptr<const DbInstance>(
-      new DbInstance(std::move(db), std::move(handles), read_only),
+      new DbInstance(std::move(db), std::move(handles), read_only, ++generations_),
       [this](const DbInstance* instance) {
         const auto id = reinterpret_cast<uintptr_t>(instance);
         delete instance;
@@ -119,10 +123,12 @@ absl::StatusOr<std::shared_ptr<const DbInstance>> ReopenableDb::Writable() const
 }
 
 absl::Status ReopenableDb::Write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch,
-                                 absl::string_view context) {
+                                 absl::string_view context,
+                                 std::shared_ptr<const DbInstance>* written_to) {
   CDP_ASSIGN_OR_RETURN(std::shared_ptr<const DbInstance> instance, Writable());
   rocksdb::Status s = instance->db()->Write(options, batch);
   if (!s.ok()) ReportError(*instance, s);
+  if (s.ok() && written_to != nullptr) *written_to = std::move(instance);
   return ToAbsl(s, context);
 }
 
@@ -130,6 +136,15 @@ void ReopenableDb::ReportError(const DbInstance& instance, const rocksdb::Status
   // An error of an instance already replaced says nothing about the current one.
   if (Current().get() != &instance || instance.read_only()) return;
   if (!NeedsReopen(instance.db(), status)) return;
+  StartRecovery(status);
+}
+
+void ReopenableDb::ReportLostSync(const DbInstance& instance, const rocksdb::Status& status) {
+  if (Current().get() != &instance || instance.read_only()) return;
+  StartRecovery(status);
+}
+
+void ReopenableDb::StartRecovery(const rocksdb::Status& status) {
   if (recovering_.exchange(true)) return;
   LogWarning("storage", absl::StrCat(options_.name, " ", options_.path,
                                      ": I/O error the database cannot clear (", status.ToString(),

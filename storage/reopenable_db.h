@@ -48,14 +48,17 @@ class DbInstance {
   rocksdb::ColumnFamilyHandle* handle(size_t i) const { return handles_[i]; }
   size_t handle_count() const { return handles_.size(); }
   bool read_only() const { return read_only_; }
+  // Numbers the instances of one ReopenableDb in the order they were opened, from 1.
+  uint64_t generation() const { return generation_; }
 
  private:
   friend class ReopenableDb;
   DbInstance(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             bool read_only);
+             bool read_only, uint64_t generation);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // [0] is the DB's own default handle
   bool read_only_;
+  uint64_t generation_;
 };
 
 struct ReopenableDbOptions {
@@ -85,11 +88,17 @@ class ReopenableDb {
 
   // Writes the batch. kUnavailable while recovering; when the write fails with an I/O error
   // that the database cannot clear, starts recovery and returns the write's error (kUnavailable).
+  // `written_to`, when set, receives the instance the batch went to (set only on OK).
   absl::Status Write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch,
-                     absl::string_view context);
+                     absl::string_view context,
+                     std::shared_ptr<const DbInstance>* written_to = nullptr);
 
   // Reports a failed operation's status (e.g. of a Flush): starts recovery when needed.
   void ReportError(const DbInstance& instance, const rocksdb::Status& status);
+  // Reports that a WAL sync failed after writes made without one were applied (GroupCommit):
+  // the instance's memtables may hold what its WAL on disk lost, so it is reopened whatever the
+  // error, once the disk works.
+  void ReportLostSync(const DbInstance& instance, const rocksdb::Status& status);
 
   bool recovering() const { return recovering_.load(); }
   // Times the database was reopened read-write after an I/O error.
@@ -102,6 +111,8 @@ class ReopenableDb {
   // Makes `instance` current; the replaced one is released outside the lock.
   void SetCurrent(std::shared_ptr<const DbInstance> instance);
   void InstanceClosed(uintptr_t instance);
+  // Refuses writes and starts the recovery thread (once; later calls do nothing until it ends).
+  void StartRecovery(const rocksdb::Status& status);
   absl::Status Probe() const;
   void Recover();
   // Sleeps up to `d`; false when the destructor asked the thread to stop.
@@ -115,6 +126,7 @@ class ReopenableDb {
   std::shared_ptr<const DbInstance> current_ ABSL_GUARDED_BY(current_mu_);
   std::atomic<bool> recovering_{false};
   std::atomic<uint64_t> reopens_{0};
+  std::atomic<uint64_t> generations_{0};
 
   std::mutex mu_;
   std::condition_variable changed_;  // stopping_ or awaiting_close_ changed

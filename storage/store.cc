@@ -35,6 +35,33 @@ Store::~Store() {
 }
 
 absl::Status Store::Write(WriteBatch& batch) {
+  CDP_RETURN_IF_ERROR(Apply(batch, /*sync=*/true, nullptr));
+  DestroyRetiredKeys(batch.retired_keys_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PendingWrite> Store::WriteVisible(WriteBatch& batch) {
+  std::shared_ptr<const DbInstance> instance;
+  CDP_RETURN_IF_ERROR(Apply(batch, /*sync=*/false, &instance));
+  impl_->visible_writes.fetch_add(1, std::memory_order_relaxed);
+  PendingWrite pending;
+  pending.ticket_ = impl_->group_commit->Written(*instance);
+  pending.instance_ = std::move(instance);
+  // A merged-away profile's key goes only once the records moved from it are durable.
+  pending.retired_keys_ = std::move(batch.retired_keys_);
+  return pending;
+}
+
+absl::Status Store::WaitDurable(PendingWrite write) {
+  if (write.instance_ == nullptr) return absl::InvalidArgumentError("not a pending write");
+  CDP_RETURN_IF_ERROR(impl_->group_commit->WaitDurable(
+      write.ticket_, *static_cast<const DbInstance*>(write.instance_.get())));
+  DestroyRetiredKeys(write.retired_keys_);
+  return absl::OkStatus();
+}
+
+absl::Status Store::Apply(WriteBatch& batch, bool sync,
+                          std::shared_ptr<const DbInstance>* written_to) {
   if (batch.store_ != this) return absl::InvalidArgumentError("batch belongs to another store");
   if (!batch.destroyed_keys_.empty()) {
     CDP_RETURN_IF_ERROR(vault_->DestroyKeys(batch.destroyed_keys_));
@@ -45,7 +72,7 @@ absl::Status Store::Write(WriteBatch& batch) {
     CDP_RETURN_IF_ERROR(vault_->PutKeys(keys));
   }
   rocksdb::WriteOptions write_options;
-  write_options.sync = true;
+  write_options.sync = sync;
   std::optional<rocksdb::WriteBatch> ordered = OrderedByKey(*batch.batch_, *impl_->db->Current());
   rocksdb::WriteBatch* records = ordered ? &*ordered : batch.batch_.get();
   ResidentFamily* resident =
@@ -53,7 +80,7 @@ absl::Status Store::Write(WriteBatch& batch) {
   if (resident) {
     // Held across the write and the apply: the copy applies batches in commit order.
     absl::MutexLock lock(&resident->write_mutex());
-    absl::Status s = impl_->db->Write(write_options, records, "write failed");
+    absl::Status s = impl_->db->Write(write_options, records, "write failed", written_to);
     if (!s.ok()) {
       if (resident->enabled()) {
         resident->Disable();
@@ -64,15 +91,17 @@ absl::Status Store::Write(WriteBatch& batch) {
     }
     resident->Apply(batch.resident_changes_);
   } else {
-    CDP_RETURN_IF_ERROR(impl_->db->Write(write_options, records, "write failed"));
-  }
-  if (!batch.retired_keys_.empty()) {
-    // The records are durable: failing here leaves unused keys, not a failed write.
-    if (absl::Status s = vault_->DestroyKeys(batch.retired_keys_); !s.ok()) {
-      LogWarning("storage", absl::StrCat("retired data keys not destroyed: ", s.ToString()));
-    }
+    CDP_RETURN_IF_ERROR(impl_->db->Write(write_options, records, "write failed", written_to));
   }
   return absl::OkStatus();
+}
+
+void Store::DestroyRetiredKeys(const std::vector<ProfileId>& keys) {
+  if (keys.empty()) return;
+  // The records are durable: failing here leaves unused keys, not a failed write.
+  if (absl::Status s = vault_->DestroyKeys(keys); !s.ok()) {
+    LogWarning("storage", absl::StrCat("retired data keys not destroyed: ", s.ToString()));
+  }
 }
 
 absl::StatusOr<size_t> Store::MoveRecordsOf(
@@ -173,6 +202,8 @@ absl::StatusOr<StoreStats> Store::Stats() {
   db->db()->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &stats.memtable_bytes);
   stats.recovering = impl_->db->recovering() || vault_->recovering();
   stats.reopens = impl_->db->reopens() + vault_->reopens();
+  stats.group_commit_syncs = impl_->group_commit->syncs();
+  stats.group_commit_writes = impl_->visible_writes.load(std::memory_order_relaxed);
   stats.block_cache_usage_bytes = impl_->block_cache->GetUsage();
   if (impl_->event_block_cache) {
     stats.block_cache_usage_bytes += impl_->event_block_cache->GetUsage();

@@ -8,7 +8,8 @@
 //
 // Values of sealed families are sealed with AES-256-GCM under the data key of the profile that
 // prefixes their key; callers pass and receive plaintext and cannot forget to encrypt. Every write
-// is one atomic, synced WriteBatch (durable when Write returns OK). Reads go through an optional
+// is one atomic, synced WriteBatch (durable when Write returns OK, or, for a writer that holds a
+// lock, when WaitDurable returns OK after WriteVisible: group commit). Reads go through an optional
 // snapshot and never return records that the retention policy says have expired.
 //
 // Thread safety: Store is safe for concurrent use. A WriteBatch or Snapshot belongs to one thread.
@@ -195,6 +196,24 @@ struct StoreStats {
   bool resident_index_enabled = false;
   uint64_t resident_index_entries = 0;
   uint64_t resident_index_bytes = 0;
+  // WAL syncs run by WaitDurable, and the writes WriteVisible applied: the fewer syncs per write,
+  // the more writers shared one (group commit).
+  uint64_t group_commit_syncs = 0;
+  uint64_t group_commit_writes = 0;
+};
+
+// A batch WriteVisible applied: visible to readers, durable once Store::WaitDurable returns OK.
+class PendingWrite {
+ public:
+  PendingWrite(PendingWrite&&) = default;
+  PendingWrite& operator=(PendingWrite&&) = default;
+
+ private:
+  friend class Store;
+  PendingWrite() = default;
+  uint64_t ticket_ = 0;
+  std::shared_ptr<const void> instance_;  // the database instance it went to
+  std::vector<ProfileId> retired_keys_;   // destroyed once the write is durable
 };
 
 class Store {
@@ -215,6 +234,18 @@ class Store {
   // database has been reopened, writes (and compactions, checkpoints) answer kUnavailable at
   // once while reads go on. No restart is needed.
   absl::Status Write(WriteBatch& batch);
+
+  // Group commit for a writer that holds a lock while it reads and writes (the profile writers'
+  // mutex): WriteVisible applies the batch as Write does but without syncing the WAL, so it is
+  // visible at once and the writer can release its lock; WaitDurable, called after that, returns
+  // OK once a WAL sync that began after the write has finished. Concurrent writers thereby share
+  // one fsync instead of each paying one under the lock. Acknowledge nothing before WaitDurable
+  // returns OK: until then a crash may take the batch away, although readers may have seen it
+  // (and a later writer's WaitDurable covers it, since its sync comes after). Errors of
+  // WriteVisible are those of Write; WaitDurable answers kUnavailable when the sync failed (the
+  // database is then reopened, as after a failed Write) and the writer should retry.
+  absl::StatusOr<PendingWrite> WriteVisible(WriteBatch& batch);
+  absl::Status WaitDurable(PendingWrite write);
 
   std::unique_ptr<Snapshot> GetSnapshot();
 
@@ -365,6 +396,11 @@ class Store {
   // from the codec, or `added` for the one the codec does not hold yet (AddDictionary).
   absl::Status WriteDictionaries(const std::vector<DictionaryInfo>& info, absl::string_view added)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(dictionaries_mu_);
+
+  // Write and WriteVisible: stores new keys, destroys destroyed ones, applies the records.
+  absl::Status Apply(WriteBatch& batch, bool sync, std::shared_ptr<const DbInstance>* written_to);
+  // Destroys keys retired by a durable write (a failure is logged: it leaves unused keys).
+  void DestroyRetiredKeys(const std::vector<ProfileId>& keys);
 
   StoreOptions options_;
   Clock* clock_;

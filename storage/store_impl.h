@@ -1,6 +1,7 @@
 #pragma once
 // Internals of Store shared by its .cc files. Not for use outside storage/.
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "storage/family.h"
+#include "storage/group_commit.h"
 #include "storage/reopenable_db.h"
 #include "storage/resident_family.h"
 #include "storage/store.h"
@@ -25,9 +27,13 @@ struct Store::Impl {
   // The in-memory copy of the identifiers family; null when StoreOptions::resident_identifiers
   // is off.
   std::unique_ptr<ResidentFamily> resident_identifiers;
+  // Counts the writes WriteVisible applied.
+  std::atomic<uint64_t> visible_writes{0};
   // Column families in descriptor order: "default" (store meta), then one per Family. Last
   // member: its instances are closed before the filters they use go.
   std::unique_ptr<ReopenableDb> db;
+  // Syncs the WAL for the writes WriteVisible applied; uses db.
+  std::unique_ptr<GroupCommit> group_commit;
 };
 
 // The column family of `family` in an instance of the record database.

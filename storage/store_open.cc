@@ -206,6 +206,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     db_options.families.emplace_back(std::string(FamilyName(family)), cf);
   }
   CDP_ASSIGN_OR_RETURN(impl->db, ReopenableDb::Open(std::move(db_options)));
+  impl->group_commit = std::make_unique<GroupCommit>(impl->db.get());
   CDP_ASSIGN_OR_RETURN(pb::StoreMeta meta,
                        CheckStoreMeta(*impl->db->Current(), *keys, key_file, db_path, clock));
   if (options.resident_identifiers) {
