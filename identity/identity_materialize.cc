@@ -61,9 +61,10 @@ absl::Status IdentityGraph::Batch::MoveRecords(
 }
 
 absl::Status IdentityGraph::Batch::Materialize() {
-  // Data keys of new profiles first: records moved into them are sealed under those keys.
+  // New profiles took ids whose data keys are durable already (NewNode). One absorbed within the
+  // batch leaves no record and no write behind: its id goes back to the pool.
   for (const ProfileId& id : new_nodes_) {
-    if (!redirect_.contains(id)) CDP_RETURN_IF_ERROR(batch_->CreateDataKey(id));
+    if (redirect_.contains(id)) g_->store_->key_vault().ReturnPooledKey(id);
   }
   absl::flat_hash_map<ProfileId, std::vector<ProfileId>> absorbed_by;
   for (const auto& [loser, unused] : redirect_) {

@@ -96,8 +96,9 @@ absl::Status IdentityGraph::Batch::CountEvents(std::vector<ProfileId> ids) {
   return absl::OkStatus();
 }
 
-Node* IdentityGraph::Batch::NewNode(int64_t now) {
-  ProfileId id = ProfileId::Random();
+absl::StatusOr<Node*> IdentityGraph::Batch::NewNode(int64_t now) {
+  // Its data key is durable already (the vault's pool): creating a person writes no key here.
+  CDP_ASSIGN_OR_RETURN(ProfileId id, g_->store_->key_vault().TakePooledKey());
   auto [it, inserted] = nodes_.emplace(id, std::make_unique<Node>(Node::New(id, now)));
   new_nodes_.insert(id);
   dirty_nodes_.insert(id);
@@ -349,7 +350,7 @@ absl::StatusOr<Resolution> IdentityGraph::Batch::ResolveOne(const EventIdentity&
   Node* target = nullptr;
   bool changed = false;  // whether the target's node must be written
   if (profiles.empty()) {
-    target = NewNode(g_->clock_->NowMicros());
+    CDP_ASSIGN_OR_RETURN(target, NewNode(g_->clock_->NowMicros()));
     result.created = true;
     ++counters.created;
   } else {

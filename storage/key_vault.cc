@@ -191,6 +191,30 @@ absl::Status KeyVault::PutKeys(const std::vector<std::pair<ProfileId, DataKey>>&
   return absl::OkStatus();
 }
 
+absl::StatusOr<ProfileId> KeyVault::TakePooledKey() {
+  absl::MutexLock lock(&pool_mu_);
+  if (pool_.empty()) {
+    std::vector<std::pair<ProfileId, DataKey>> keys;
+    keys.reserve(kKeyPoolRefill);
+    for (size_t i = 0; i < kKeyPoolRefill; ++i) keys.emplace_back(ProfileId::Random(), NewKey());
+    CDP_RETURN_IF_ERROR(PutKeys(keys));
+    for (const auto& entry : keys) pool_.push_back(entry.first);
+  }
+  const ProfileId profile = pool_.back();
+  pool_.pop_back();
+  return profile;
+}
+
+size_t KeyVault::pooled_keys() {
+  absl::MutexLock lock(&pool_mu_);
+  return pool_.size();
+}
+
+void KeyVault::ReturnPooledKey(const ProfileId& profile) {
+  absl::MutexLock lock(&pool_mu_);
+  pool_.push_back(profile);
+}
+
 absl::StatusOr<DataKey> KeyVault::GetKey(const ProfileId& profile) {
   DataKey key;
   switch (cache_.Get(profile, &key)) {

@@ -68,6 +68,19 @@ class KeyVault {
   // Wraps and durably (synced) stores the keys, then caches them.
   absl::Status PutKeys(const std::vector<std::pair<ProfileId, DataKey>>& keys);
 
+  // A new profile id whose fresh data key is already durably stored (and cached), so that
+  // creating a profile writes nothing to the vault on the caller's path. The vault keeps a pool
+  // of such keys and stores the next kKeyPoolRefill in one synced write when the pool runs dry.
+  // A pooled key nobody takes (the server stopped first) stays in the vault unused, as a retired
+  // key does until its profile's records are compacted away: harmless, it seals nothing.
+  absl::StatusOr<ProfileId> TakePooledKey();
+  // Gives back an id from TakePooledKey that no record and no write refers to (a profile created
+  // and absorbed within one batch), for the next TakePooledKey.
+  void ReturnPooledKey(const ProfileId& profile);
+  static constexpr size_t kKeyPoolRefill = 1024;
+  // Keys in the pool now (stored in the vault, no profile yet).
+  size_t pooled_keys();
+
   // The profile's data key. ShreddedError when it was destroyed (or never created); kDataLoss
   // when the wrapped key does not authenticate; kFailedPrecondition when its KEK is unknown.
   absl::StatusOr<DataKey> GetKey(const ProfileId& profile);
@@ -109,6 +122,8 @@ class KeyVault {
   absl::Mutex keys_mu_;
   KeyMaterial keys_ ABSL_GUARDED_BY(keys_mu_);
   absl::Mutex rotation_mu_;  // one rotation at a time
+  absl::Mutex pool_mu_;
+  std::vector<ProfileId> pool_ ABSL_GUARDED_BY(pool_mu_);  // durable keys nobody took yet
 };
 
 }  // namespace cdp::storage

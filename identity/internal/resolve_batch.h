@@ -87,7 +87,7 @@ class IdentityGraph::Batch {
   // Records in stored_events_ how many events each of `ids` (none new in the batch) holds: as the
   // merge hooks count them, else counted in the store up to kMaxCountedEvents.
   absl::Status CountEvents(std::vector<ProfileId> ids);
-  Node* NewNode(int64_t now);
+  absl::StatusOr<Node*> NewNode(int64_t now);
   void Point(const crypto::Digest& hash, const ProfileId& profile, bool no_bridge = false);
   bool BreaksLimit(const std::vector<Node*>& profiles,
                    const std::vector<const Candidate*>& unmatched) const;

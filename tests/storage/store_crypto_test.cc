@@ -35,6 +35,33 @@ TEST_F(StoreCryptoTest, SealedValuesAreNotPlaintextOnDiskButPlainOnesAre) {
   EXPECT_NE(audit.begin()->second.find("plain-audit"), std::string::npos);
 }
 
+TEST_F(StoreCryptoTest, PooledKeysAreDurableBeforeAnyProfileTakesThem) {
+  Open();
+  KeyVault& vault = store_->key_vault();
+  EXPECT_EQ(vault.pooled_keys(), 0u);
+  CDP_ASSERT_OK_AND_ASSIGN(const ProfileId first, vault.TakePooledKey());
+  EXPECT_EQ(vault.pooled_keys(), KeyVault::kKeyPoolRefill - 1);
+  CDP_ASSERT_OK_AND_ASSIGN(const ProfileId second, vault.TakePooledKey());
+  EXPECT_NE(first, second);
+  // A record sealed under a pooled key needs no key created in its batch.
+  PutOrDie(Family::kProfiles, ProfileKey(first), "first's record");
+  // An id given back is the next one taken.
+  vault.ReturnPooledKey(second);
+  CDP_ASSERT_OK_AND_ASSIGN(const ProfileId again, vault.TakePooledKey());
+  EXPECT_EQ(again, second);
+
+  // The keys were in the vault before any record used them: they survive a restart, and the
+  // pool's untaken keys are counted there too.
+  Open();
+  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(first)), "first's record");
+  PutOrDie(Family::kProfiles, ProfileKey(second), "second's record");
+  EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(second)), "second's record");
+  auto keys = store_->key_vault().CountByKekVersion();
+  ASSERT_THAT(keys, IsOk());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].second, KeyVault::kKeyPoolRefill);
+}
+
 TEST_F(StoreCryptoTest, EveryTamperedByteIsDetectedAsDataLoss) {
   ProfileId a = NewProfile();
   RecordMeta meta{.category = 3, .time_micros = 99};
