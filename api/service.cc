@@ -159,6 +159,10 @@ std::vector<std::pair<std::string, int64_t>> ServiceCore::Gauges() {
                         static_cast<int64_t>(stats->block_cache_usage_bytes));
     gauges.emplace_back("store_recovering", stats->recovering ? 1 : 0);
     gauges.emplace_back("store_reopens", static_cast<int64_t>(stats->reopens));
+    gauges.emplace_back("store_group_commit_writes",
+                        static_cast<int64_t>(stats->group_commit_writes));
+    gauges.emplace_back("store_group_commit_syncs",
+                        static_cast<int64_t>(stats->group_commit_syncs));
     gauges.emplace_back("store_resident_index_enabled", stats->resident_index_enabled ? 1 : 0);
     gauges.emplace_back("store_resident_index_entries",
                         static_cast<int64_t>(stats->resident_index_entries));

@@ -439,6 +439,9 @@ TEST_F(E2eScenarioTest, HealthStatsAndMetricsReportTheCalls) {
   EXPECT_THAT(metrics, ContainsRegex("\ncdp_process_file_memory_bytes [0-9]+\n"));
   EXPECT_THAT(metrics, ContainsRegex("\ncdp_process_major_faults [0-9]+\n"));
   EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_block_cache_bytes [0-9]+\n"));
+  // The feed's ingest calls were group-committed: applied, then synced.
+  EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_group_commit_writes [1-9][0-9]*\n"));
+  EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_group_commit_syncs [1-9][0-9]*\n"));
 }
 
 TEST(E2eServeTest, InvalidConfigurationStopsTheStartNamingTheField) {
