@@ -71,6 +71,11 @@ absl::Status GroupCommit::WaitDurable(uint64_t ticket, const DbInstance& instanc
   return WaitDurable(ticket, instance);
 }
 
+uint64_t GroupCommit::writes() const {
+  absl::MutexLock lock(&mu_);
+  return written_;
+}
+
 uint64_t GroupCommit::syncs() const {
   absl::MutexLock lock(&mu_);
   return syncs_;

@@ -42,7 +42,8 @@ class GroupCommit {
   // kUnavailable when that sync failed or the instance was replaced first.
   absl::Status WaitDurable(uint64_t ticket, const DbInstance& instance);
 
-  // WAL syncs run so far.
+  // Writes recorded (Written) and WAL syncs run so far.
+  uint64_t writes() const;
   uint64_t syncs() const;
 
  private:

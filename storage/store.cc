@@ -43,7 +43,6 @@ absl::Status Store::Write(WriteBatch& batch) {
 absl::StatusOr<PendingWrite> Store::WriteVisible(WriteBatch& batch) {
   std::shared_ptr<const DbInstance> instance;
   CDP_RETURN_IF_ERROR(Apply(batch, /*sync=*/false, &instance));
-  impl_->visible_writes.fetch_add(1, std::memory_order_relaxed);
   PendingWrite pending;
   pending.ticket_ = impl_->group_commit->Written(*instance);
   pending.instance_ = std::move(instance);
@@ -203,7 +202,7 @@ absl::StatusOr<StoreStats> Store::Stats() {
   stats.recovering = impl_->db->recovering() || vault_->recovering();
   stats.reopens = impl_->db->reopens() + vault_->reopens();
   stats.group_commit_syncs = impl_->group_commit->syncs();
-  stats.group_commit_writes = impl_->visible_writes.load(std::memory_order_relaxed);
+  stats.group_commit_writes = impl_->group_commit->writes();
   stats.block_cache_usage_bytes = impl_->block_cache->GetUsage();
   if (impl_->event_block_cache) {
     stats.block_cache_usage_bytes += impl_->event_block_cache->GetUsage();

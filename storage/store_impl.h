@@ -1,7 +1,6 @@
 #pragma once
 // Internals of Store shared by its .cc files. Not for use outside storage/.
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,12 +26,10 @@ struct Store::Impl {
   // The in-memory copy of the identifiers family; null when StoreOptions::resident_identifiers
   // is off.
   std::unique_ptr<ResidentFamily> resident_identifiers;
-  // Counts the writes WriteVisible applied.
-  std::atomic<uint64_t> visible_writes{0};
-  // Column families in descriptor order: "default" (store meta), then one per Family. Last
-  // member: its instances are closed before the filters they use go.
+  // Column families in descriptor order: "default" (store meta), then one per Family. After the
+  // filters: its instances are closed before the filters they use go.
   std::unique_ptr<ReopenableDb> db;
-  // Syncs the WAL for the writes WriteVisible applied; uses db.
+  // Syncs the WAL for the writes WriteVisible applied; uses db (and goes before it).
   std::unique_ptr<GroupCommit> group_commit;
 };
 

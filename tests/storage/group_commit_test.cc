@@ -28,12 +28,6 @@ class GroupCommitTest : public testing::StoreTestBase {
     if (absl::Status s = batch.Put(Family::kEvents, key, {}, value); !s.ok()) return s;
     return store_->WriteVisible(batch);
   }
-
-  StoreStats Stats() {
-    absl::StatusOr<StoreStats> stats = store_->Stats();
-    EXPECT_TRUE(stats.ok()) << stats.status();
-    return stats.ok() ? *stats : StoreStats{};
-  }
 };
 
 TEST_F(GroupCommitTest, AWriteIsVisibleAtOnceAndDurableAfterTheWait) {

@@ -31,12 +31,6 @@ class ResidentIndexTest : public testing::StoreTestBase {
     key[8] = static_cast<char>(i * 7);  // spread over the shards
     return key;
   }
-
-  StoreStats Stats() {
-    absl::StatusOr<StoreStats> stats = store_->Stats();
-    EXPECT_TRUE(stats.ok()) << stats.status();
-    return stats.ok() ? *stats : StoreStats{};
-  }
 };
 
 TEST_F(ResidentIndexTest, ReadsMatchTheDatabaseAfterEveryWrite) {

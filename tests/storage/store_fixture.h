@@ -93,6 +93,13 @@ class StoreTestBase : public ::testing::Test {
     return (*record)->value;
   }
 
+  // The store's stats; empty ones (and a test failure) when they cannot be read.
+  StoreStats Stats() {
+    absl::StatusOr<StoreStats> stats = store_->Stats();
+    EXPECT_TRUE(stats.ok()) << stats.status();
+    return stats.ok() ? *stats : StoreStats{};
+  }
+
   cdp::testing::TempDir dir_;
   mutable ManualClock clock_;
   std::shared_ptr<FaultFileSystem> fault_fs_;  // set by FaultyOptions
