@@ -251,6 +251,11 @@ bool GuardedFramedTransport::readFrame() {
     have += n;
   }
   RestoreTimeout();
+  // Thrift counts the bytes a protocol consumes (strings are borrowed and consumed) against the
+  // maximum message size; the count starts over with each frame. Without this a connection was
+  // dropped ("MaxMessageSize reached") once its messages added up to the limit. (Not shrunk to
+  // the frame's size: a read checks the count before it reads the next frame.)
+  resetConsumedMessageSize();
   setReadBuffer(rBuf_.get(), size);
   return true;
 }

@@ -99,6 +99,21 @@ TEST_F(E2eBadRequestTest, MalformedLookupsAreInvalidArgumentAndTheConnectionStay
   EXPECT_TRUE(Exists(PersonBy("email", kKnownEmail))) << "the connection broke on an error";
 }
 
+// Thrift counts what a connection's messages consume against the maximum message size (16 MiB by
+// default); the count must start over with each message. It did not, and a connection was dropped
+// after ~16 MiB of requests: `cdp ingest` of a 20 MB file, or ~100,000 lookups of a CX service.
+TEST_F(E2eBadRequestTest, AConnectionServesRequestsAddingUpPastTheMessageSizeLimit) {
+  thrift::GetContextRequest request;
+  request.person = PersonBy("email", kKnownEmail);
+  request.purpose = std::string(1 << 20, 'p');  // an unknown purpose of 1 MiB
+  for (int i = 0; i < 20; ++i) {
+    thrift::GetContextResponse response;
+    ASSERT_EQ(GetContextCode(request, &response), thrift::ErrorCode::INVALID_ARGUMENT)
+        << "request " << i << " (" << i << " MiB sent before it)";
+  }
+  EXPECT_TRUE(Exists(PersonBy("email", kKnownEmail))) << "the connection broke";
+}
+
 TEST_F(E2eBadRequestTest, RejectedSetConsentCreatesNobody) {
   thrift::SetConsentRequest request;
   request.token = compliance_->token();

@@ -109,6 +109,43 @@ TEST_F(FramedTransportTest, CloseInsideAHeaderIsAnErrorAndBetweenFramesIsNot) {
       << "half a header must not be taken for a frame";
 }
 
+// Thrift counts the bytes a protocol takes by borrow/consume (how TBinaryProtocol reads strings)
+// against TConfiguration's maximum message size; the count must start over with each frame, or a
+// long-lived connection is dropped once its messages add up to the limit (16 MiB by default: ~16
+// ingest calls of 1 MiB, or ~100,000 lookups).
+TEST_F(FramedTransportTest, MessagesAddingUpPastTheMessageSizeLimitAreAllRead) {
+  constexpr size_t kFrames = 24;  // 24 MiB in all, against the default 16 MiB limit
+  const std::string body(1'000'000, 'x');
+  std::thread writer([&] {
+    const std::string frame = Frame(body);
+    for (size_t i = 0; i < kFrames; ++i) {
+      for (size_t sent = 0; sent < frame.size();) {
+        const ssize_t n = ::send(peer_, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) return;  // the reader gave up and closed its end
+        sent += static_cast<size_t>(n);
+      }
+    }
+  });
+  size_t read = 0;
+  try {
+    for (; read < kFrames; ++read) {
+      uint8_t head[4];
+      transport_->readAll(head, sizeof(head));  // reads the frame, as readMessageBegin does
+      uint32_t len = static_cast<uint32_t>(body.size() - sizeof(head));
+      const uint8_t* rest = transport_->borrow(nullptr, &len);
+      ASSERT_NE(rest, nullptr);
+      ASSERT_EQ(len, body.size() - sizeof(head));
+      transport_->consume(len);  // as readString does
+      transport_->readEnd();
+    }
+  } catch (const TTransportException& e) {
+    ADD_FAILURE() << "frame " << read << ": " << e.what();
+    transport_->close();  // a blocked writer gets EPIPE
+  }
+  writer.join();
+  EXPECT_EQ(read, kFrames);
+}
+
 TEST_F(FramedTransportTest, CloseBetweenFramesEndsTheStream) {
   Send(Frame("ok"));
   EXPECT_EQ(Receive(2), "ok");
