@@ -1,35 +1,29 @@
-// `cdp ingest`: sends files (or stdin) to the server in batches of whole records, shows progress
-// on a terminal, prints the outcome counts and writes rejected records with their reasons to a
-// dead-letter file beside each input.
+// `cdp ingest`: sends files (or stdin) to the server in requests of whole records, read a piece at
+// a time (api/ingest_chunks.h) with two requests on their way at once; shows progress on a
+// terminal, prints the outcome counts and writes rejected records with their reasons to a
+// dead-letter file beside each input as their outcomes arrive.
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
+#include <iterator>
+#include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "api/client_internal.h"
+#include "api/ingest_chunks.h"
 #include "common/json_text.h"
+#include "common/status_macros.h"
 #include "ingest/dead_letter.h"
 
 namespace cdp::api {
 namespace {
-
-// Bytes per request: well under the server's default batch limit (4 MiB).
-constexpr size_t kChunkBytes = size_t{1} << 20;
-
-absl::StatusOr<std::string> ReadAll(const std::string& path) {
-  std::stringstream buffer;
-  if (path == "-") {
-    buffer << std::cin.rdbuf();
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-    buffer << in.rdbuf();
-  }
-  return buffer.str();
-}
 
 // End of the record that starts at `pos`: the next newline outside double quotes (CSV) or the
 // next newline (NDJSON); text.size() when none.
@@ -42,9 +36,167 @@ size_t RecordEnd(const std::string& text, size_t pos, bool csv) {
   return text.size();
 }
 
+// Requests on their way at once, each on its own connection: while the server applies one call's
+// records (calls are applied one at a time), it parses the next, syncs, and sends answers.
+constexpr size_t kInFlight = 2;
+// A call shed by the server's admission control (OVERLOADED) is sent again after a pause that
+// doubles from kFirstBackoff up to kMaxBackoff, at most kMaxRetries times.
+constexpr int kMaxRetries = 20;
+constexpr auto kFirstBackoff = std::chrono::milliseconds(50);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
+constexpr size_t kRejectionsShown = 10;
+
 struct Totals {
   int64_t accepted = 0, duplicate = 0, rejected = 0, suppressed = 0, filtered = 0;
 };
+
+// A request on its way, with what reading its answer needs.
+struct Sent {
+  Connection* connection = nullptr;
+  t::IngestRequest request;
+  std::vector<size_t> line_starts;
+  std::vector<OversizedRecord> oversized;  // skipped just before this request's records
+};
+
+// One input's ingest: its requests, their outcomes, its dead-letter file.
+class InputIngest {
+ public:
+  // `dead_letter_path` empty: rejected records are counted and shown, not written.
+  InputIngest(std::string source, bool csv, const std::string& mapping,
+              const std::string& dead_letter_path)
+      : source_(std::move(source)),
+        csv_(csv),
+        mapping_(mapping),
+        dead_(dead_letter_path.empty()
+                  ? nullptr
+                  : std::make_unique<ingest::DeadLetterWriter>(dead_letter_path)) {}
+
+  void Send(Connection& c, IngestChunk chunk, std::vector<OversizedRecord> oversized) {
+    Sent& s = flight_.emplace_back();
+    s.connection = &c;
+    s.request.token = c.token();
+    s.request.format = chunk.envelope ? t::IngestFormat::BATCH_JSON
+                                      : (csv_ ? t::IngestFormat::CSV : t::IngestFormat::NDJSON);
+    s.request.body = std::move(chunk.text);
+    s.request.__set_source(source_);
+    s.request.__set_first_line(chunk.first_line);
+    if (csv_) s.request.__set_csv_mapping(mapping_);
+    if (!chunk.envelope) s.line_starts = std::move(chunk.line_starts);
+    s.oversized = std::move(oversized);
+    c.rpc().send_ingest(s.request);
+  }
+
+  // Waits for the oldest request's answer and records its outcomes. A CdpError other than
+  // OVERLOADED (or OVERLOADED past the retries) propagates.
+  absl::Status ReceiveOldest() {
+    Sent& s = flight_.front();
+    t::IngestResponse response;
+    auto backoff = kFirstBackoff;
+    for (int attempt = 0;; ++attempt) {
+      try {
+        s.connection->rpc().recv_ingest(response);
+        break;
+      } catch (const t::CdpError& e) {
+        if (e.code != t::ErrorCode::OVERLOADED || attempt == kMaxRetries) throw;
+      }
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, kMaxBackoff);
+      s.connection->rpc().send_ingest(s.request);
+    }
+    CDP_RETURN_IF_ERROR(AddOversized(s.oversized));
+    totals_.accepted += response.accepted;
+    totals_.duplicate += response.duplicate;
+    totals_.rejected += response.rejected;
+    totals_.suppressed += response.suppressed;
+    totals_.filtered += response.filtered;
+    const std::string& body = s.request.body;
+    for (const t::RecordOutcome& r : response.records) {
+      if (r.outcome != t::Outcome::REJECTED) continue;
+      ingest::Rejection rejection{.source = source_,
+                                  .position = static_cast<uint64_t>(r.position),
+                                  .reason = r.reason};
+      // The raw record, for the dead-letter file: the line the position names.
+      const int64_t index = r.position - s.request.first_line;
+      if (index >= 0 && static_cast<size_t>(index) < s.line_starts.size()) {
+        const size_t begin = s.line_starts[static_cast<size_t>(index)];
+        size_t end = RecordEnd(body, begin, csv_);
+        while (end > begin && (body[end - 1] == '\n' || body[end - 1] == '\r')) --end;
+        rejection.raw = body.substr(begin, end - begin);
+      }
+      CDP_RETURN_IF_ERROR(Reject(std::move(rejection)));
+    }
+    flight_.pop_front();
+    return absl::OkStatus();
+  }
+
+  // Records skipped as too long to send; called in input order with the answers.
+  absl::Status AddOversized(const std::vector<OversizedRecord>& oversized) {
+    for (const OversizedRecord& o : oversized) {
+      ++totals_.rejected;
+      CDP_RETURN_IF_ERROR(Reject(
+          {.source = source_,
+           .position = static_cast<uint64_t>(o.line),
+           .reason = absl::StrCat("record of ", o.bytes, " bytes is longer than the ",
+                                  RecordChunker::kDefaultMaxRecordBytes >> 20,
+                                  " MiB a record may have; not sent (its text is not kept)")}));
+    }
+    return absl::OkStatus();
+  }
+
+  // Syncs the dead-letter file; its path, or "" when nothing was written.
+  absl::StatusOr<std::string> CloseDeadLetters() {
+    if (dead_ == nullptr || dead_->added() == 0) return std::string();
+    CDP_RETURN_IF_ERROR(dead_->Close());
+    return dead_->path();
+  }
+
+  size_t in_flight() const { return flight_.size(); }
+  const Totals& totals() const { return totals_; }
+  const std::vector<ingest::Rejection>& shown() const { return shown_; }
+
+ private:
+  absl::Status Reject(ingest::Rejection rejection) {
+    if (shown_.size() < kRejectionsShown) {
+      shown_.push_back(
+          {.source = rejection.source, .position = rejection.position, .reason = rejection.reason});
+    }
+    return dead_ == nullptr ? absl::OkStatus() : dead_->Add(rejection);
+  }
+
+  const std::string source_;
+  const bool csv_;
+  const std::string& mapping_;
+  std::deque<Sent> flight_;
+  Totals totals_;
+  std::vector<ingest::Rejection> shown_;  // the first few, without their raw text
+  std::unique_ptr<ingest::DeadLetterWriter> dead_;
+};
+
+void PrintSummary(const ClientOptions& options, const std::string& source,
+                  const InputIngest& ingest, bool envelope, const std::string& dead_letter) {
+  const Totals& totals = ingest.totals();
+  if (options.json) {
+    std::string line = "{\"source\":";
+    AppendJsonString(source, &line);
+    absl::StrAppend(&line, ",\"accepted\":", totals.accepted, ",\"duplicate\":",
+                    totals.duplicate, ",\"rejected\":", totals.rejected, ",\"suppressed\":",
+                    totals.suppressed, ",\"filtered\":", totals.filtered, ",\"dead_letter\":");
+    AppendJsonString(dead_letter, &line);
+    std::printf("%s}\n", line.c_str());
+    return;
+  }
+  std::printf("%s: %lld accepted, %lld duplicate, %lld rejected, %lld suppressed, %lld filtered\n",
+              source.c_str(), static_cast<long long>(totals.accepted),
+              static_cast<long long>(totals.duplicate), static_cast<long long>(totals.rejected),
+              static_cast<long long>(totals.suppressed), static_cast<long long>(totals.filtered));
+  for (const ingest::Rejection& r : ingest.shown()) {
+    std::printf("  rejected at %s %llu: %s\n", envelope ? "index" : "line",
+                static_cast<unsigned long long>(r.position), r.reason.c_str());
+  }
+  if (!dead_letter.empty()) {
+    std::printf("  rejected records with their reasons: %s\n", dead_letter.c_str());
+  }
+}
 
 }  // namespace
 
@@ -52,131 +204,74 @@ int RunIngest(const ClientOptions& options, const std::vector<std::string>& file
               const std::string& mapping_path) {
   std::string mapping;
   if (!mapping_path.empty()) {
-    auto text = ReadAll(mapping_path);
-    if (!text.ok()) return PrintError(text.status());
-    mapping = *std::move(text);
+    std::ifstream in(mapping_path, std::ios::binary);
+    if (!in) return PrintError(absl::NotFoundError(absl::StrCat("cannot read ", mapping_path)));
+    mapping.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   const bool csv = !mapping_path.empty();
   const bool progress = !options.json && isatty(STDERR_FILENO);
-  return WithServer(options, [&](Connection& c) {
+  return WithServer(options, [&](Connection& first) {
+    std::vector<Connection*> connections = {&first};
+    std::vector<std::unique_ptr<Connection>> more;
+    while (connections.size() < kInFlight) {
+      auto extra = Connection::Open(options);
+      if (!extra.ok()) break;  // one connection works too, one call at a time
+      connections.push_back(extra->get());
+      more.push_back(*std::move(extra));
+    }
     int exit_code = 0;
     for (const std::string& file : files) {
-      auto text = ReadAll(file);
-      if (!text.ok()) return PrintError(text.status());
+      std::ifstream file_in;
+      std::istream* in = &std::cin;
+      uint64_t size = 0;
+      if (file != "-") {
+        file_in.open(file, std::ios::binary);
+        if (!file_in) return PrintError(absl::NotFoundError(absl::StrCat("cannot read ", file)));
+        in = &file_in;
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(file, ec)) {
+          size = std::filesystem::file_size(file, ec);
+        }
+      }
       const std::string source = file == "-" ? "stdin" : file;
-      Totals totals;
-      std::vector<ingest::Rejection> rejections;
-      auto send = [&](t::IngestFormat::type format, std::string body, int64_t first_line,
-                      const std::vector<size_t>& line_starts, const std::string& chunk_text) {
-        t::IngestRequest request;
-        request.token = c.token();
-        request.format = format;
-        request.body = std::move(body);
-        request.__set_source(source);
-        request.__set_first_line(first_line);
-        if (csv) request.__set_csv_mapping(mapping);
-        t::IngestResponse response;
-        c.rpc().ingest(response, request);
-        totals.accepted += response.accepted;
-        totals.duplicate += response.duplicate;
-        totals.rejected += response.rejected;
-        totals.suppressed += response.suppressed;
-        totals.filtered += response.filtered;
-        for (const t::RecordOutcome& r : response.records) {
-          if (r.outcome != t::Outcome::REJECTED) continue;
-          ingest::Rejection& rejection = rejections.emplace_back();
-          rejection.source = source;
-          rejection.position = static_cast<uint64_t>(r.position);
-          rejection.reason = r.reason;
-          // The raw record, for the dead-letter file: the line the position names.
-          const int64_t index = r.position - first_line;
-          if (format != t::IngestFormat::BATCH_JSON && index >= 0 &&
-              static_cast<size_t>(index) < line_starts.size()) {
-            const size_t begin = line_starts[static_cast<size_t>(index)];
-            size_t end = RecordEnd(chunk_text, begin, csv);
-            while (end > begin && (chunk_text[end - 1] == '\n' || chunk_text[end - 1] == '\r')) --end;
-            rejection.raw = chunk_text.substr(begin, end - begin);
-          }
+      InputIngest ingest(source, csv, mapping,
+                         file == "-" ? std::string() : ingest::DeadLetterPath(file));
+      RecordChunker chunker(*in, csv);
+      size_t sent = 0;
+      bool envelope = false;
+      std::vector<OversizedRecord> oversized;
+      IngestChunk chunk;
+      while (chunker.Next(&chunk, &oversized)) {
+        envelope = envelope || chunk.envelope;
+        if (ingest.in_flight() == connections.size()) {
+          if (absl::Status s = ingest.ReceiveOldest(); !s.ok()) return PrintError(s);
         }
-      };
-      const size_t first = text->find_first_not_of(" \t\r\n");
-      const bool envelope = !csv && first != std::string::npos && (*text)[first] == '{' &&
-                            text->find("\"batch\"") != std::string::npos &&
-                            RecordEnd(*text, first, false) >= text->find_last_not_of(" \t\r\n");
-      if (envelope) {
-        send(t::IngestFormat::BATCH_JSON, *text, 1, {}, *text);
-      } else {
-        // Whole records per request; a CSV chunk repeats the header row.
-        size_t pos = 0;
-        int64_t line = 1;
-        std::string header;
-        if (csv) {
-          const size_t end = RecordEnd(*text, 0, true);
-          header = text->substr(0, end);
-          pos = end;
-          line = 2;
-        }
-        while (pos < text->size()) {
-          std::string chunk = header;
-          std::vector<size_t> starts;
-          const int64_t chunk_first = csv ? line - 1 : line;
-          if (csv) starts.push_back(0);
-          int64_t lines = 0;
-          while (pos < text->size() && (chunk.size() < kChunkBytes || lines == 0)) {
-            const size_t end = RecordEnd(*text, pos, csv);
-            for (size_t i = pos; i < end; ++i) {
-              if (i == pos || (*text)[i - 1] == '\n') starts.push_back(chunk.size() + (i - pos));
-            }
-            for (size_t i = pos; i < end; ++i) lines += (*text)[i] == '\n' ? 1 : 0;
-            if (end == text->size() && (*text)[end - 1] != '\n') ++lines;
-            chunk.append(*text, pos, end - pos);
-            pos = end;
-          }
-          send(csv ? t::IngestFormat::CSV : t::IngestFormat::NDJSON, chunk, chunk_first, starts,
-               chunk);
-          line += lines;
-          if (progress) {
-            std::fprintf(stderr, "\r%s: %3d%%", source.c_str(),
-                         static_cast<int>(100.0 * static_cast<double>(pos) /
-                                          static_cast<double>(text->size())));
-          }
-        }
-        if (progress) std::fprintf(stderr, "\r%*s\r", static_cast<int>(source.size()) + 8, "");
-      }
-      std::string dead_letter;
-      if (!rejections.empty() && file != "-") {
-        dead_letter = ingest::DeadLetterPath(file);
-        if (absl::Status s = ingest::WriteDeadLetters(dead_letter, rejections); !s.ok()) {
-          return PrintError(s);
-        }
-        exit_code = 2;  // some records were rejected; everything else was applied
-      }
-      if (options.json) {
-        std::string line = "{\"source\":";
-        AppendJsonString(source, &line);
-        absl::StrAppend(&line, ",\"accepted\":", totals.accepted, ",\"duplicate\":",
-                        totals.duplicate, ",\"rejected\":", totals.rejected,
-                        ",\"suppressed\":", totals.suppressed, ",\"filtered\":",
-                        totals.filtered, ",\"dead_letter\":");
-        AppendJsonString(dead_letter, &line);
-        std::printf("%s}\n", line.c_str());
-      } else {
-        std::printf("%s: %lld accepted, %lld duplicate, %lld rejected, %lld suppressed, "
-                    "%lld filtered\n",
-                    source.c_str(), static_cast<long long>(totals.accepted),
-                    static_cast<long long>(totals.duplicate),
-                    static_cast<long long>(totals.rejected),
-                    static_cast<long long>(totals.suppressed),
-                    static_cast<long long>(totals.filtered));
-        for (size_t i = 0; i < rejections.size() && i < 10; ++i) {
-          std::printf("  rejected at %s %llu: %s\n", envelope ? "index" : "line",
-                      static_cast<unsigned long long>(rejections[i].position),
-                      rejections[i].reason.c_str());
-        }
-        if (!dead_letter.empty()) {
-          std::printf("  rejected records with their reasons: %s\n", dead_letter.c_str());
+        ingest.Send(*connections[sent++ % connections.size()], std::move(chunk),
+                    std::move(oversized));
+        oversized.clear();
+        if (progress && size > 0) {
+          std::fprintf(stderr, "\r%s: %3d%%", source.c_str(),
+                       static_cast<int>(100.0 * static_cast<double>(chunker.bytes_read()) /
+                                        static_cast<double>(size)));
+        } else if (progress) {
+          std::fprintf(stderr, "\r%s: %llu MiB", source.c_str(),
+                       static_cast<unsigned long long>(chunker.bytes_read() >> 20));
         }
       }
+      while (ingest.in_flight() > 0) {
+        if (absl::Status s = ingest.ReceiveOldest(); !s.ok()) return PrintError(s);
+      }
+      if (absl::Status s = ingest.AddOversized(oversized); !s.ok()) return PrintError(s);
+      if (progress) std::fprintf(stderr, "\r%*s\r", static_cast<int>(source.size()) + 12, "");
+      if (!chunker.ok()) {
+        return PrintError(absl::DataLossError(
+            absl::StrCat("reading ", source, " failed after ", chunker.bytes_read(),
+                         " bytes; what came before was sent (a re-run finds it duplicate)")));
+      }
+      absl::StatusOr<std::string> dead_letter = ingest.CloseDeadLetters();
+      if (!dead_letter.ok()) return PrintError(dead_letter.status());
+      if (ingest.totals().rejected > 0) exit_code = 2;  // everything else was applied
+      PrintSummary(options, source, ingest, envelope, *dead_letter);
     }
     return exit_code;
   });

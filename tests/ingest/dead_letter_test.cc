@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "ingest/segment_parser.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
@@ -51,6 +52,31 @@ TEST(DeadLetterTest, NoRejectionsNoFile) {
   ASSERT_THAT(WriteDeadLetters(path, {}), IsOk());
   struct stat st;
   EXPECT_NE(stat(path.c_str(), &st), 0);
+}
+
+// `cdp ingest` writes rejections as their outcomes arrive: many of them, past the writer's 1 MiB
+// of buffered text, replacing what an earlier run left.
+TEST(DeadLetterTest, AWriterAppendsAsRejectionsComeAndReplacesAnOlderFile) {
+  cdp::testing::TempDir dir;
+  const std::string path = dir.Sub("feed.rejected.ndjson");
+  std::ofstream(path) << "left by an earlier run\n";
+  DeadLetterWriter writer(path);
+  constexpr int kRecords = 5000;  // ~1.5 MiB of text
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_THAT(writer.Add({.source = "feed.ndjson",
+                            .position = static_cast<uint64_t>(i + 1),
+                            .reason = "bad",
+                            .raw = std::string(250, 'r')}),
+                IsOk());
+  }
+  ASSERT_THAT(writer.Close(), IsOk());
+  EXPECT_EQ(writer.added(), static_cast<uint64_t>(kRecords));
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kRecords));
+  EXPECT_THAT(lines.front(), HasSubstr("\"position\":1,"));
+  EXPECT_THAT(lines.back(), HasSubstr(absl::StrCat("\"position\":", kRecords, ",")));
 }
 
 }  // namespace

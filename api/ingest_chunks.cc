@@ -1,0 +1,163 @@
+#include "api/ingest_chunks.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/string_view.h"
+
+namespace cdp::api {
+namespace {
+
+constexpr size_t kReadBytes = size_t{1} << 20;
+
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+}  // namespace
+
+RecordChunker::RecordChunker(std::istream& in, bool csv, size_t max_chunk_bytes,
+                             size_t max_record_bytes)
+    : in_(in),
+      csv_(csv),
+      max_chunk_bytes_(std::max<size_t>(max_chunk_bytes, 1)),
+      max_record_bytes_(std::max<size_t>(max_record_bytes, 1)) {}
+
+bool RecordChunker::Fill() {
+  if (eof_) return false;
+  const size_t old = buffer_.size();
+  buffer_.resize(old + kReadBytes);
+  in_.read(buffer_.data() + old, static_cast<std::streamsize>(kReadBytes));
+  const size_t n = static_cast<size_t>(in_.gcount());
+  buffer_.resize(old + n);
+  if (n == 0) eof_ = true;
+  return n > 0;
+}
+
+void RecordChunker::Compact() {
+  if (pos_ == 0) return;
+  buffer_.erase(0, pos_);
+  pos_ = 0;
+}
+
+size_t RecordChunker::RecordAt() {
+  size_t scan = pos_;
+  bool quoted = false;
+  while (true) {
+    if (!csv_) {
+      const void* nl = std::memchr(buffer_.data() + scan, '\n', buffer_.size() - scan);
+      if (nl != nullptr) {
+        const size_t end = static_cast<size_t>(static_cast<const char*>(nl) - buffer_.data()) + 1;
+        return end - pos_ > max_record_bytes_ ? std::string::npos : end;
+      }
+      scan = buffer_.size();
+    } else {
+      for (; scan < buffer_.size(); ++scan) {
+        const char c = buffer_[scan];
+        if (c == '"') {
+          quoted = !quoted;
+        } else if (c == '\n' && !quoted) {
+          return scan + 1 - pos_ > max_record_bytes_ ? std::string::npos : scan + 1;
+        }
+      }
+    }
+    if (scan - pos_ > max_record_bytes_) return std::string::npos;
+    if (!Fill()) return buffer_.size();  // the last record, without a newline
+  }
+}
+
+uint64_t RecordChunker::SkipRecord() {
+  uint64_t skipped = 0;
+  bool quoted = false;
+  while (true) {
+    while (pos_ < buffer_.size()) {
+      const char c = buffer_[pos_++];
+      ++skipped;
+      ++consumed_;
+      if (c == '"' && csv_) quoted = !quoted;
+      if (c != '\n') continue;
+      ++line_;
+      if (!quoted) return skipped;
+    }
+    buffer_.clear();
+    pos_ = 0;
+    if (!Fill()) return skipped;
+  }
+}
+
+bool RecordChunker::Next(IngestChunk* chunk, std::vector<OversizedRecord>* oversized) {
+  Compact();
+  *chunk = IngestChunk();
+  if (!started_) {
+    started_ = true;
+    if (csv_) {
+      if (pos_ >= buffer_.size() && !Fill()) return false;
+      const size_t end = RecordAt();
+      if (end == std::string::npos) {  // no usable header: nothing can be read after it
+        oversized->push_back({line_, SkipRecord()});
+        return false;
+      }
+      header_ = buffer_.substr(pos_, end - pos_);
+      line_ += std::count(header_.begin(), header_.end(), '\n');
+      consumed_ += header_.size();
+      pos_ = end;
+    } else {
+      // An envelope: the first non-blank text is one line starting with '{' that names "batch",
+      // and nothing but blanks follows it.
+      size_t p = pos_;
+      while (true) {
+        while (p < buffer_.size() && IsBlank(buffer_[p])) ++p;
+        if (p < buffer_.size() || !Fill()) break;
+      }
+      if (p < buffer_.size() && buffer_[p] == '{') {
+        const size_t first = pos_;
+        pos_ = p;  // RecordAt measures from pos_
+        const size_t end = RecordAt();
+        pos_ = first;
+        if (end != std::string::npos) {
+          size_t q = end;
+          while (true) {
+            while (q < buffer_.size() && IsBlank(buffer_[q])) ++q;
+            if (q < buffer_.size() || !Fill()) break;
+          }
+          if (q == buffer_.size() &&
+              absl::string_view(buffer_).substr(p, end - p).find("\"batch\"") !=
+                  absl::string_view::npos) {
+            chunk->text = std::move(buffer_);
+            chunk->envelope = true;
+            consumed_ += chunk->text.size();
+            buffer_.clear();
+            return true;
+          }
+        }
+      }
+    }
+  }
+  if (csv_) {
+    chunk->text = header_;
+    chunk->line_starts.push_back(0);
+  }
+  chunk->first_line = csv_ ? line_ - 1 : line_;
+  size_t records = 0;
+  while (pos_ < buffer_.size() || Fill()) {
+    const size_t end = RecordAt();
+    if (end == std::string::npos) {
+      if (records > 0) break;  // a chunk's lines are consecutive: the next call skips it
+      oversized->push_back({line_, SkipRecord()});
+      chunk->first_line = csv_ ? line_ - 1 : line_;
+      continue;
+    }
+    if (records > 0 && chunk->text.size() + (end - pos_) > max_chunk_bytes_) break;
+    for (size_t i = pos_; i < end; ++i) {
+      if (i == pos_ || buffer_[i - 1] == '\n') {
+        chunk->line_starts.push_back(chunk->text.size() + (i - pos_));
+      }
+      if (buffer_[i] == '\n') ++line_;
+    }
+    chunk->text.append(buffer_, pos_, end - pos_);
+    consumed_ += end - pos_;
+    pos_ = end;
+    ++records;
+  }
+  return records > 0;
+}
+
+}  // namespace cdp::api

@@ -1,0 +1,123 @@
+// `cdp ingest` against a real `cdp serve`: a file of many requests' worth, with bad records in
+// different requests, comes out with exact counts and a dead-letter file holding exactly the bad
+// records in input order with their lines; a second run finds everything duplicate.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tests/api/server_process.h"
+#include "tests/support/status_matchers.h"
+
+namespace cdp::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+};
+
+CliRun RunCli(const std::string& args) {
+  CliRun run;
+  FILE* pipe = popen(absl::StrCat(CDP_BINARY, " ", args, " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) run.out.append(buffer, n);
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(E2eCliIngestTest, ALargeFileIsSentInRequestsAndEveryBadRecordIsReportedInOrder) {
+  CDP_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start());
+  // ~3.5 MiB: several requests of ~1 MiB, two of them on their way at once.
+  constexpr int kLines = 7000;
+  const std::vector<int> bad_lines = {10, 2500, 6999};
+  std::string feed;
+  for (int line = 1; line <= kLines; ++line) {
+    if (line == 10) {
+      feed += "{not json\n";
+    } else if (line == 2500) {
+      feed += R"({"type":"track","messageId":"cli-bad-2500","userId":42,"event":"x"})" "\n";
+    } else if (line == 6999) {
+      feed += R"({"type":"track","messageId":"cli-bad-6999","userId":"u","event":"x",)"
+              R"("timestamp":"yesterday"})" "\n";
+    } else {
+      absl::StrAppend(&feed, R"({"type":"track","messageId":"cli-)", line,
+                      R"(","userId":"cli-user-)", line % 500, R"(","event":"Viewed",)",
+                      R"("properties":{"pad":")", std::string(480, 'p'), R"("},)",
+                      R"("timestamp":"2026-11-20T09:00:00Z"})", "\n");
+    }
+  }
+  const std::string path = server->ScratchPath("feed.ndjson");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << feed;
+  }
+  ASSERT_GT(feed.size(), size_t{3} << 20);
+  const std::string args =
+      absl::StrCat("ingest --json --port ", server->port(), " --token ",
+                   ServerProcess::TokenFor(TestRole::kIngest), " ", path);
+
+  const CliRun first = RunCli(args);
+  EXPECT_EQ(first.exit_code, 2) << "rejected records exit 2: " << first.out;
+  EXPECT_THAT(first.out, HasSubstr(absl::StrCat("\"accepted\":", kLines - 3, ",\"duplicate\":0,"
+                                                "\"rejected\":3,")));
+  const std::string dead = ReadFile(path + ".rejected.ndjson");
+  const std::vector<std::string> records = absl::StrSplit(dead, '\n', absl::SkipEmpty());
+  ASSERT_EQ(records.size(), bad_lines.size()) << dead;
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_THAT(records[i], HasSubstr(absl::StrCat("\"position\":", bad_lines[i], ",")));
+  }
+  EXPECT_THAT(records[0], HasSubstr(R"("raw":"{not json")"));
+  EXPECT_THAT(records[1], HasSubstr("cli-bad-2500"));
+  EXPECT_THAT(records[2], HasSubstr("cli-bad-6999"));
+
+  const CliRun again = RunCli(args);
+  EXPECT_EQ(again.exit_code, 2) << again.out;
+  EXPECT_THAT(again.out, HasSubstr(absl::StrCat("\"accepted\":0,\"duplicate\":", kLines - 3,
+                                                ",\"rejected\":3,")));
+  EXPECT_THAT(server->Stop(), IsOk());
+}
+
+TEST(E2eCliIngestTest, StdinIsIngestedAndAnUnreadableFileIsAnError) {
+  CDP_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start());
+  const std::string path = server->ScratchPath("two.ndjson");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << R"({"type":"identify","messageId":"cli-s1","userId":"cli-s","traits":{"plan":"pro"}})"
+        << "\n"
+        << R"({"type":"track","messageId":"cli-s2","userId":"cli-s","event":"Paid"})";
+  }
+  const std::string client = absl::StrCat("--json --port ", server->port(), " --token ",
+                                          ServerProcess::TokenFor(TestRole::kIngest));
+  const CliRun piped = RunCli(absl::StrCat("ingest ", client, " - < ", path));
+  EXPECT_EQ(piped.exit_code, 0) << piped.out;
+  EXPECT_THAT(piped.out, HasSubstr(R"("source":"stdin","accepted":2,)"));
+
+  const CliRun missing = RunCli(absl::StrCat("ingest ", client, " ", path, ".absent"));
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_THAT(missing.out, HasSubstr("cannot read"));
+  EXPECT_THAT(server->Stop(), IsOk());
+}
+
+}  // namespace
+}  // namespace cdp::testing
