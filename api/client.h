@@ -26,8 +26,10 @@ struct ClientOptions {
   bool json = false;  // machine-readable output
 };
 
+// `in_flight`: requests on their way at once, each on its own connection (1: one at a time, in
+// input order; more: the server applies neighbouring requests in either order).
 int RunIngest(const ClientOptions& options, const std::vector<std::string>& files,
-              const std::string& mapping_path);
+              const std::string& mapping_path, int in_flight = 2);
 int RunLookup(const ClientOptions& options, const std::string& who, const std::string& purpose,
               int max_events, const std::string& event_name);
 int RunConsentGet(const ClientOptions& options, const std::string& who);

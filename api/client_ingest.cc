@@ -36,9 +36,6 @@ size_t RecordEnd(const std::string& text, size_t pos, bool csv) {
   return text.size();
 }
 
-// Requests on their way at once, each on its own connection: while the server applies one call's
-// records (calls are applied one at a time), it parses the next, syncs, and sends answers.
-constexpr size_t kInFlight = 2;
 // A call shed by the server's admission control (OVERLOADED) is sent again after a pause that
 // doubles from kFirstBackoff up to kMaxBackoff, at most kMaxRetries times.
 constexpr int kMaxRetries = 20;
@@ -200,8 +197,11 @@ void PrintSummary(const ClientOptions& options, const std::string& source,
 
 }  // namespace
 
+// Requests on their way at once (in_flight) each have a connection of their own: while the
+// server applies one call's records (calls are applied one at a time), it parses the next, syncs,
+// and sends answers.
 int RunIngest(const ClientOptions& options, const std::vector<std::string>& files,
-              const std::string& mapping_path) {
+              const std::string& mapping_path, int in_flight) {
   std::string mapping;
   if (!mapping_path.empty()) {
     std::ifstream in(mapping_path, std::ios::binary);
@@ -213,7 +213,7 @@ int RunIngest(const ClientOptions& options, const std::vector<std::string>& file
   return WithServer(options, [&](Connection& first) {
     std::vector<Connection*> connections = {&first};
     std::vector<std::unique_ptr<Connection>> more;
-    while (connections.size() < kInFlight) {
+    while (connections.size() < static_cast<size_t>(std::max(in_flight, 1))) {
       auto extra = Connection::Open(options);
       if (!extra.ok()) break;  // one connection works too, one call at a time
       connections.push_back(extra->get());

@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
       "ingest", "Ingest NDJSON, {\"batch\": [...]} or CSV files (- for stdin)"));
   ingest->add_option("files", files, "Input files")->required();
   ingest->add_option("--mapping", mapping, "CSV column mapping (JSON); makes the inputs CSV");
+  int in_flight = 2;
+  ingest->add_option("--in-flight", in_flight,
+                     "Requests on their way at once (1: applied in input order)")
+      ->check(CLI::Range(1, 8))
+      ->capture_default_str();
 
   std::string who, purpose, event_name;
   int max_events = 20;
@@ -121,7 +126,7 @@ int main(int argc, char** argv) {
 
   using namespace cdp::api;
   if (serve->parsed()) return cdp::tools::RunServe(serve_flags);
-  if (ingest->parsed()) return RunIngest(client, files, mapping);
+  if (ingest->parsed()) return RunIngest(client, files, mapping, in_flight);
   if (lookup->parsed()) return RunLookup(client, who, purpose, max_events, event_name);
   if (consent_get->parsed()) return RunConsentGet(client, who);
   if (consent_set->parsed()) return RunConsentSet(client, who, changes, notice);

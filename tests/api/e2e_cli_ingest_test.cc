@@ -91,7 +91,7 @@ TEST(E2eCliIngestTest, ALargeFileIsSentInRequestsAndEveryBadRecordIsReportedInOr
   EXPECT_THAT(records[1], HasSubstr("cli-bad-2500"));
   EXPECT_THAT(records[2], HasSubstr("cli-bad-6999"));
 
-  const CliRun again = RunCli(args);
+  const CliRun again = RunCli(args + " --in-flight 1");  // one request at a time
   EXPECT_EQ(again.exit_code, 2) << again.out;
   EXPECT_THAT(again.out, HasSubstr(absl::StrCat("\"accepted\":0,\"duplicate\":", kLines - 3,
                                                 ",\"rejected\":3,")));
