@@ -1,7 +1,8 @@
-// `cdp ingest`: sends files (or stdin) to the server in requests of whole records, read a piece at
-// a time (api/ingest_chunks.h) with two requests on their way at once; shows progress on a
-// terminal, prints the outcome counts and writes rejected records with their reasons to a
-// dead-letter file beside each input as their outcomes arrive.
+// `cdp ingest`: sends files (or stdin), gunzipped when gzip-compressed (api/gzip_input.h), to the
+// server in requests of whole records, read a piece at a time (api/ingest_chunks.h) with two
+// requests on their way at once; shows progress on a terminal, prints the outcome counts and
+// writes rejected records with their reasons to a dead-letter file beside each input as their
+// outcomes arrive.
 
 #include <unistd.h>
 
@@ -10,13 +11,13 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <memory>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "api/client_internal.h"
+#include "api/gzip_input.h"
 #include "api/ingest_chunks.h"
 #include "common/json_text.h"
 #include "common/status_macros.h"
@@ -221,22 +222,17 @@ int RunIngest(const ClientOptions& options, const std::vector<std::string>& file
     }
     int exit_code = 0;
     for (const std::string& file : files) {
-      std::ifstream file_in;
-      std::istream* in = &std::cin;
-      uint64_t size = 0;
-      if (file != "-") {
-        file_in.open(file, std::ios::binary);
-        if (!file_in) return PrintError(absl::NotFoundError(absl::StrCat("cannot read ", file)));
-        in = &file_in;
-        std::error_code ec;
-        if (std::filesystem::is_regular_file(file, ec)) {
-          size = std::filesystem::file_size(file, ec);
-        }
+      absl::StatusOr<std::unique_ptr<GzipInput>> input = GzipInput::Open(file);
+      if (!input.ok()) return PrintError(input.status());
+      uint64_t size = 0;  // of a regular file, for progress
+      std::error_code ec;
+      if (file != "-" && std::filesystem::is_regular_file(file, ec)) {
+        size = std::filesystem::file_size(file, ec);
       }
       const std::string source = file == "-" ? "stdin" : file;
       InputIngest ingest(source, csv, mapping,
                          file == "-" ? std::string() : ingest::DeadLetterPath(file));
-      RecordChunker chunker(*in, csv);
+      RecordChunker chunker((*input)->stream(), csv);
       size_t sent = 0;
       bool envelope = false;
       std::vector<OversizedRecord> oversized;
@@ -251,7 +247,7 @@ int RunIngest(const ClientOptions& options, const std::vector<std::string>& file
         oversized.clear();
         if (progress && size > 0) {
           std::fprintf(stderr, "\r%s: %3d%%", source.c_str(),
-                       static_cast<int>(100.0 * static_cast<double>(chunker.bytes_read()) /
+                       static_cast<int>(100.0 * static_cast<double>((*input)->file_offset()) /
                                         static_cast<double>(size)));
         } else if (progress) {
           std::fprintf(stderr, "\r%s: %llu MiB", source.c_str(),
@@ -263,15 +259,18 @@ int RunIngest(const ClientOptions& options, const std::vector<std::string>& file
       }
       if (absl::Status s = ingest.AddOversized(oversized); !s.ok()) return PrintError(s);
       if (progress) std::fprintf(stderr, "\r%*s\r", static_cast<int>(source.size()) + 12, "");
-      if (!chunker.ok()) {
-        return PrintError(absl::DataLossError(
-            absl::StrCat("reading ", source, " failed after ", chunker.bytes_read(),
-                         " bytes; what came before was sent (a re-run finds it duplicate)")));
-      }
       absl::StatusOr<std::string> dead_letter = ingest.CloseDeadLetters();
       if (!dead_letter.ok()) return PrintError(dead_letter.status());
       if (ingest.totals().rejected > 0) exit_code = 2;  // everything else was applied
       PrintSummary(options, source, ingest, envelope, *dead_letter);
+      // A read error or a gzip file that ends early: what was read before it was sent.
+      absl::Status read = (*input)->status();
+      if (read.ok() && !chunker.ok()) read = absl::DataLossError("read error");
+      if (!read.ok()) {
+        return PrintError(absl::Status(
+            read.code(), absl::StrCat(source, ": ", read.message(), " after ",
+                                      chunker.bytes_read(), " bytes; the records before were sent")));
+      }
     }
     return exit_code;
   });

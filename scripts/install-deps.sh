@@ -13,7 +13,7 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libphonenumber-dev libsimdjson-dev libcli11-dev libre2-dev
-  libcpp-httplib-dev python3-thrift libjemalloc-dev libzstd-dev
+  libcpp-httplib-dev python3-thrift libjemalloc-dev libzstd-dev zlib1g-dev
 )
 # Optional extras.
 case "${1:-}" in

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -116,6 +117,37 @@ TEST(E2eCliIngestTest, StdinIsIngestedAndAnUnreadableFileIsAnError) {
   const CliRun missing = RunCli(absl::StrCat("ingest ", client, " ", path, ".absent"));
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_THAT(missing.out, HasSubstr("cannot read"));
+  EXPECT_THAT(server->Stop(), IsOk());
+}
+
+TEST(E2eCliIngestTest, GzipInputsAreGunzippedAndATruncatedOneIsAnError) {
+  CDP_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start());
+  const std::string path = server->ScratchPath("events.ndjson");
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 3000; ++i) {
+      out << R"({"type":"track","messageId":"cli-gz-)" << i << R"(","userId":"cli-gz-)" << i % 50
+          << R"(","event":"Opened","properties":{"n":)" << i << "}}\n";
+    }
+  }
+  ASSERT_EQ(std::system(absl::StrCat("gzip -k -f ", path).c_str()), 0);
+  const std::string client = absl::StrCat("--json --port ", server->port(), " --token ",
+                                          ServerProcess::TokenFor(TestRole::kIngest));
+  const CliRun gz = RunCli(absl::StrCat("ingest ", client, " ", path, ".gz"));
+  EXPECT_EQ(gz.exit_code, 0) << gz.out;
+  EXPECT_THAT(gz.out, HasSubstr(R"("accepted":3000,"duplicate":0,"rejected":0,)"));
+  const CliRun piped = RunCli(absl::StrCat("ingest ", client, " - < ", path, ".gz"));
+  EXPECT_THAT(piped.out, HasSubstr(R"("accepted":0,"duplicate":3000,"rejected":0,)"));
+
+  // The first half of the compressed bytes: what they hold is sent, then the error is reported.
+  const std::string gzipped = ReadFile(path + ".gz");
+  const std::string cut = server->ScratchPath("cut.ndjson.gz");
+  std::ofstream(cut, std::ios::binary) << gzipped.substr(0, gzipped.size() / 2);
+  const CliRun truncated = RunCli(absl::StrCat("ingest ", client, " ", cut));
+  EXPECT_EQ(truncated.exit_code, 1) << truncated.out;
+  EXPECT_THAT(truncated.out, HasSubstr("ends early or is not valid gzip"));
+  EXPECT_THAT(truncated.out, HasSubstr(R"("accepted":0,"duplicate":)"))
+      << "the records before the cut were sent (all seen already)";
   EXPECT_THAT(server->Stop(), IsOk());
 }
 
