@@ -128,7 +128,7 @@ struct GetContextsRequest {
   1: string token,                 // bearer token
   2: list<PersonRef> people,       // at most 1000
   3: string purpose,               // required, as in GetContextRequest
-  4: optional i32 max_events = 20, // per person
+  4: optional i32 max_events = 20, // per person; people x max_events at most 20000
   5: optional string event_name,   // per person
 }
 

@@ -15,6 +15,10 @@ namespace {
 
 constexpr size_t kMaxEventsPerLookup = 1000;
 constexpr size_t kMaxPeoplePerBatch = 1000;
+// Events a getContexts call may ask for in all (people x max_events): ~1 KB each in the answer,
+// so the answer stays within ~20 MB. Without it, 1000 people x 1000 events could make one call
+// build an answer of ~1 GB.
+constexpr size_t kMaxEventsPerBatch = 20000;
 
 absl::StatusOr<ingest::ContextRequest> ToRequest(const std::string& purpose, bool has_max,
                                                  int32_t max_events, bool has_name,
@@ -163,6 +167,12 @@ void ConnectionHandler::getContexts(t::GetContextsResponse& out,
             ToRequest(request.purpose, request.__isset.max_events, request.max_events,
                       request.__isset.event_name, request.event_name);
         if (!context_request.ok()) return context_request.status();
+        if (request.people.size() * context_request->max_events > kMaxEventsPerBatch) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "people x max_events: at most ", kMaxEventsPerBatch, " events per call (",
+              request.people.size(), " people x ", context_request->max_events,
+              "); ask for fewer events or split the batch"));
+        }
         context_request->mask_identifiers = !SeesIdentifiers(caller.role);
         // The lookups are independent reads: they run on this thread and the core's lookup
         // pool at once, each filling its own result. Storage trouble in any fails the whole

@@ -114,6 +114,27 @@ TEST_F(E2eBadRequestTest, AConnectionServesRequestsAddingUpPastTheMessageSizeLim
   EXPECT_TRUE(Exists(PersonBy("email", kKnownEmail))) << "the connection broke";
 }
 
+// 1000 people x 1000 events could make one call build an answer of ~1 GB: a call asks for at
+// most 20,000 events in all, and the default (1000 people x 20) stays allowed.
+TEST_F(E2eBadRequestTest, AGetContextsAskingForTooManyEventsInAllIsInvalid) {
+  thrift::GetContextsRequest request;
+  request.token = cx_->token();
+  request.purpose = "support";
+  request.people.assign(1000, PersonBy("email", kKnownEmail));
+  thrift::GetContextsResponse response;
+  EXPECT_EQ(ErrorCodeOf([&] { cx_->rpc().getContexts(response, request); }), std::nullopt)
+      << "1000 people with the default 20 events";
+  ASSERT_EQ(response.results.size(), 1000u);
+  EXPECT_TRUE(response.results[999].found);
+  request.__set_max_events(21);
+  EXPECT_EQ(ErrorCodeOf([&] { cx_->rpc().getContexts(response, request); }),
+            thrift::ErrorCode::INVALID_ARGUMENT);
+  request.people.resize(20);
+  request.__set_max_events(1000);
+  EXPECT_EQ(ErrorCodeOf([&] { cx_->rpc().getContexts(response, request); }), std::nullopt)
+      << "20 people x 1000 events";
+}
+
 TEST_F(E2eBadRequestTest, RejectedSetConsentCreatesNobody) {
   thrift::SetConsentRequest request;
   request.token = compliance_->token();
