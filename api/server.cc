@@ -39,6 +39,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                                                     .event_cache_percent = c.event_cache_percent,
                                                     .resident_index = c.resident_index,
                                                     .compress_events = c.compress_events,
+                                                    .profile_limits = c.profile_limits,
                                                     .mmap_reads = c.mmap_reads,
                                                     .custom_identifier_paths =
                                                         c.parser.custom_identifier_paths,

@@ -185,6 +185,17 @@ absl::Status ResolveTokens(const google::protobuf::RepeatedPtrField<pb::Token>& 
   return absl::OkStatus();
 }
 
+absl::Status ResolveProfileLimits(const pb::Ingest& in, ingest::ProfileDataLimits* out) {
+  constexpr uint64_t kMax = 1000000;
+  CDP_RETURN_IF_ERROR(InRange(in.has_max_traits_per_profile(), in.max_traits_per_profile(), 1,
+                              kMax, "ingest.max_traits_per_profile", &out->max_traits));
+  CDP_RETURN_IF_ERROR(InRange(in.has_max_event_names_per_profile(),
+                              in.max_event_names_per_profile(), 1, kMax,
+                              "ingest.max_event_names_per_profile", &out->max_event_names));
+  return InRange(in.has_max_groups_per_profile(), in.max_groups_per_profile(), 1, kMax,
+                 "ingest.max_groups_per_profile", &out->max_groups);
+}
+
 absl::Status ResolveLimits(const pb::Limits& in, size_t max_batch_bytes, ServerLimits* out) {
   // Large enough by default for the largest batch plus the rest of the request.
   out->max_frame_bytes = std::max<size_t>(out->max_frame_bytes, max_batch_bytes + kMiB);
@@ -243,6 +254,7 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
   CDP_RETURN_IF_ERROR(ResolveIdentity(in.identity(), &config.identity));
   CDP_RETURN_IF_ERROR(ResolveConsent(in.consent(), &config.consent));
   CDP_RETURN_IF_ERROR(ResolveIngest(in.ingest(), config.identity, &config.parser));
+  CDP_RETURN_IF_ERROR(ResolveProfileLimits(in.ingest(), &config.profile_limits));
   CDP_RETURN_IF_ERROR(ResolveLimits(in.limits(), config.parser.max_batch_bytes, &config.limits));
   uint64_t cache_mib = DefaultBlockCacheBytes() / kMiB;
   CDP_RETURN_IF_ERROR(InRange(in.storage().has_block_cache_mib(), in.storage().block_cache_mib(), 1,

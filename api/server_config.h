@@ -22,6 +22,7 @@
 #include "consent/consent_options.h"
 #include "identity/identity_options.h"
 #include "ingest/ingest_options.h"
+#include "ingest/profile_data.h"
 
 namespace cdp::api {
 
@@ -111,6 +112,7 @@ struct ServerConfig {
   bool resident_index = true;  // storage::StoreOptions::resident_identifiers
   bool compress_events = true;  // ingest::PipelineOptions::compress_events
   bool mmap_reads = true;       // storage::StoreOptions::mmap_reads
+  ingest::ProfileDataLimits profile_limits;  // ingest::PipelineOptions::profile_limits
 };
 
 // Parses a configuration in Protobuf text format. Returns kInvalidArgument with

@@ -31,7 +31,8 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Open(const StackOptions& options) 
                                             .consent = stack->consent.get(),
                                             .conversations = stack->conversations.get(),
                                         },
-                                        {.compress_events = options.compress_events}));
+                                        {.compress_events = options.compress_events,
+                                         .profile_limits = options.profile_limits}));
   CDP_ASSIGN_OR_RETURN(ingest::IdentifierMasker masker,
                        ingest::IdentifierMasker::Create(options.custom_identifier_paths));
   stack->reader = std::make_unique<ingest::ContextReader>(

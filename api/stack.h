@@ -31,6 +31,7 @@ struct StackOptions {
   uint32_t event_cache_percent = 50;  // storage::StoreOptions::event_cache_percent
   bool resident_index = true;         // storage::StoreOptions::resident_identifiers
   bool compress_events = true;        // ingest::PipelineOptions::compress_events
+  ingest::ProfileDataLimits profile_limits;  // ingest::PipelineOptions::profile_limits
   bool mmap_reads = true;             // storage::StoreOptions::mmap_reads
   // ingest::ParserOptions::custom_identifier_paths, so that lookups mask them too.
   std::vector<ingest::CustomIdentifierPath> custom_identifier_paths;

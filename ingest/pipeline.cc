@@ -61,6 +61,7 @@ struct Pipeline::CallState {
   absl::flat_hash_map<ProfileId, pb::ProfileData*> data;  // on `arena`
   absl::flat_hash_set<ProfileId> combined;  // survivors whose data a merge hook combined
   absl::flat_hash_map<ProfileId, std::vector<consent::ConsentChange>> consent;
+  ProfileDataDrops dropped;  // names the profile limits kept out
 };
 
 // Combines traits, facts and consent of merged profiles into the call's caches.
@@ -82,7 +83,7 @@ class Pipeline::MergeHook final : public identity::MergeHook {
                            p.deps_.consent->History(id));
       history.insert(history.end(), more.begin(), more.end());
       CDP_ASSIGN_OR_RETURN(pb::ProfileData * absorbed_data, p.TakeData(id));
-      CombineProfileData(*absorbed_data, data);
+      CombineProfileData(*absorbed_data, p.options_.profile_limits, data, &p.call_->dropped);
     }
     history.insert(history.end(), resolved.begin(), resolved.end());
     p.call_->consent[survivor] = std::move(history);
@@ -143,7 +144,8 @@ class Pipeline::MergeHook final : public identity::MergeHook {
         continue;
       }
       CDP_ASSIGN_OR_RETURN(pb::ProfileData data,
-                           RebuildProfileData(pipeline_->deps_.store->codec(), part.events));
+                           RebuildProfileData(pipeline_->deps_.store->codec(), part.events,
+                                              pipeline_->options_.profile_limits));
       CDP_RETURN_IF_ERROR(batch.Put(
           Family::kProfiles, ProfileDataKey(part.profile),
           {.category = consent::kCategoryProfileData, .time_micros = data.last_seen_micros()},
@@ -462,8 +464,9 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
         identity::EncodeEvent(identities[k], body.SerializeAsString())));
 
     CDP_ASSIGN_OR_RETURN(pb::ProfileData * data, CachedData(profile));
-    ApplyTraits(event.traits, event.time_micros, event.message_id, data);
-    RecordEvent(event, data);
+    ApplyTraits(event.traits, event.time_micros, event.message_id, options_.profile_limits, data,
+                &call.dropped);
+    RecordEvent(event, options_.profile_limits, data, &call.dropped);
     touched.insert(profile);
     result.outcome = Outcome::kAccepted;
   }
@@ -476,6 +479,7 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
         {.category = consent::kCategoryProfileData, .time_micros = data.last_seen_micros()},
         data.SerializeAsString()));
   }
+  summary.dropped = call.dropped;
   CDP_ASSIGN_OR_RETURN(storage::PendingWrite pending, deps_.store->WriteVisible(batch));
   RecordBaseline();
   MaybeTrainDictionary();
@@ -489,6 +493,14 @@ absl::StatusOr<IngestSummary> Pipeline::Apply(ParseOutput parsed) {
   std::move(clear_call).Cancel();
   lock.Release();
   CDP_RETURN_IF_ERROR(deps_.store->WaitDurable(std::move(pending)));
+  if (summary.dropped.any()) {  // counts only: names may carry personal data
+    LogWarning("ingest", absl::StrFormat(
+                             "profiles at their limits kept out %d trait, %d event and %d group "
+                             "names of accepted events (ingest.max_traits_per_profile, "
+                             "max_event_names_per_profile, max_groups_per_profile)",
+                             summary.dropped.traits, summary.dropped.event_names,
+                             summary.dropped.groups));
+  }
 
   for (RecordResult& result : results) {
     switch (result.outcome) {

@@ -36,6 +36,7 @@
 #include "ingest/dictionary_sampler.h"
 #include "ingest/ingest.pb.h"
 #include "ingest/parse_output.h"
+#include "ingest/profile_data.h"
 #include "storage/store.h"
 
 namespace cdp::ingest {
@@ -64,6 +65,9 @@ struct IngestSummary {
   std::map<std::string, uint64_t> identifier_rejections;
   // Consent categories on events that map to no purpose.
   std::map<std::string, uint64_t> unknown_consent_categories;
+  // Trait, event and group names not kept because a profile was at its limits
+  // (PipelineOptions::profile_limits); the events themselves were accepted.
+  ProfileDataDrops dropped;
 
   uint64_t total() const { return accepted + duplicate + rejected + suppressed + filtered; }
 };
@@ -80,6 +84,8 @@ struct PipelineOptions {
   // that follow are sampled again, still stored compressed, and a newer dictionary is trained on
   // them: a store whose first events were a backfill of one kind learns the live feed too.
   CompressionWatchOptions refresh;
+  // Caps on the distinct trait, event and group names one profile keeps (profile_data.h).
+  ProfileDataLimits profile_limits;
 };
 
 class Pipeline {

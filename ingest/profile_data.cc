@@ -18,6 +18,31 @@ void AddUnique(const std::string& value, google::protobuf::RepeatedPtrField<std:
   if (std::find(list->begin(), list->end(), value) == list->end()) *list->Add() = value;
 }
 
+// AddUnique, keeping at most `max` values; a new value past it is counted in `dropped`.
+void AddUniqueCapped(const std::string& value, size_t max,
+                     google::protobuf::RepeatedPtrField<std::string>* list, uint64_t* dropped) {
+  if (value.empty() || std::find(list->begin(), list->end(), value) != list->end()) return;
+  if (static_cast<size_t>(list->size()) >= max) {
+    ++*dropped;
+    return;
+  }
+  *list->Add() = value;
+}
+
+// The map's entry for `name`, or null when it is new and the map holds `max` entries already
+// (counted in `dropped`).
+template <typename Map>
+typename Map::mapped_type* Slot(Map* map, const std::string& name, size_t max,
+                                uint64_t* dropped) {
+  auto it = map->find(name);
+  if (it != map->end()) return &it->second;
+  if (map->size() >= max) {
+    ++*dropped;
+    return nullptr;
+  }
+  return &(*map)[name];
+}
+
 void Widen(int64_t first, int64_t last, pb::ProfileData* data) {
   if (data->first_seen_micros() == 0 || first < data->first_seen_micros()) {
     data->set_first_seen_micros(first);
@@ -44,20 +69,29 @@ std::string EventKeyName(EventType type, const std::string& name) {
 }
 
 void ApplyTraits(const std::map<std::string, std::string>& traits, int64_t time_micros,
-                 const std::string& message_id, pb::ProfileData* data) {
+                 const std::string& message_id, const ProfileDataLimits& limits,
+                 pb::ProfileData* data, ProfileDataDrops* drops) {
   for (const auto& [name, json] : traits) {
-    auto& slot = (*data->mutable_traits())[name];
-    if (!slot.json().empty() && slot.set_micros() > time_micros) continue;
-    slot.set_json(json);
-    slot.set_set_micros(time_micros);
-    slot.set_source(message_id);
+    auto* slot = Slot(data->mutable_traits(), name, limits.max_traits, &drops->traits);
+    if (slot == nullptr || (!slot->json().empty() && slot->set_micros() > time_micros)) continue;
+    slot->set_json(json);
+    slot->set_set_micros(time_micros);
+    slot->set_source(message_id);
   }
 }
 
-void RecordEvent(const ParsedEvent& event, pb::ProfileData* data) {
+void RecordEvent(const ParsedEvent& event, const ProfileDataLimits& limits, pb::ProfileData* data,
+                 ProfileDataDrops* drops) {
   Widen(event.time_micros, event.time_micros, data);
   data->set_total_events(data->total_events() + 1);
-  pb::EventStats& stats = (*data->mutable_events())[EventKeyName(event.type, event.name)];
+  if (event.type == EventType::kGroup) {
+    AddUniqueCapped(event.group_id, limits.max_groups, data->mutable_groups(), &drops->groups);
+  }
+  AddUnique(event.channel, data->mutable_channels());
+  pb::EventStats* slot = Slot(data->mutable_events(), EventKeyName(event.type, event.name),
+                              limits.max_event_names, &drops->event_names);
+  if (slot == nullptr) return;
+  pb::EventStats& stats = *slot;
   if (stats.count() == 0 || event.time_micros < stats.first_micros()) {
     stats.set_first_micros(event.time_micros);
   }
@@ -66,21 +100,25 @@ void RecordEvent(const ParsedEvent& event, pb::ProfileData* data) {
     stats.set_last_message_id(event.message_id);
   }
   stats.set_count(stats.count() + 1);
-  AddUnique(event.channel, data->mutable_channels());
-  if (event.type == EventType::kGroup) AddUnique(event.group_id, data->mutable_groups());
 }
 
-void CombineProfileData(const pb::ProfileData& from, pb::ProfileData* into) {
+void CombineProfileData(const pb::ProfileData& from, const ProfileDataLimits& limits,
+                        pb::ProfileData* into, ProfileDataDrops* drops) {
   for (const auto& [name, value] : from.traits()) {
-    auto& slot = (*into->mutable_traits())[name];
-    if (slot.json().empty() || value.set_micros() > slot.set_micros()) slot = value;
+    auto* slot = Slot(into->mutable_traits(), name, limits.max_traits, &drops->traits);
+    if (slot != nullptr && (slot->json().empty() || value.set_micros() > slot->set_micros())) {
+      *slot = value;
+    }
   }
   if (from.total_events() > 0 || from.first_seen_micros() != 0) {
     Widen(from.first_seen_micros(), from.last_seen_micros(), into);
   }
   into->set_total_events(into->total_events() + from.total_events());
   for (const auto& [name, stats] : from.events()) {
-    pb::EventStats& slot = (*into->mutable_events())[name];
+    pb::EventStats* found =
+        Slot(into->mutable_events(), name, limits.max_event_names, &drops->event_names);
+    if (found == nullptr) continue;
+    pb::EventStats& slot = *found;
     if (slot.count() == 0 || stats.first_micros() < slot.first_micros()) {
       slot.set_first_micros(stats.first_micros());
     }
@@ -91,12 +129,16 @@ void CombineProfileData(const pb::ProfileData& from, pb::ProfileData* into) {
     slot.set_count(slot.count() + stats.count());
   }
   for (const std::string& channel : from.channels()) AddUnique(channel, into->mutable_channels());
-  for (const std::string& group : from.groups()) AddUnique(group, into->mutable_groups());
+  for (const std::string& group : from.groups()) {
+    AddUniqueCapped(group, limits.max_groups, into->mutable_groups(), &drops->groups);
+  }
 }
 
-absl::StatusOr<pb::ProfileData> RebuildProfileData(
-    const storage::DictionaryCodec& codec, absl::Span<const storage::Record* const> events) {
+absl::StatusOr<pb::ProfileData> RebuildProfileData(const storage::DictionaryCodec& codec,
+                                                   absl::Span<const storage::Record* const> events,
+                                                   const ProfileDataLimits& limits) {
   pb::ProfileData data;
+  ProfileDataDrops drops;
   simdjson::dom::parser parser;
   pb::EventBody body;
   std::string json;
@@ -117,8 +159,8 @@ absl::StatusOr<pb::ProfileData> RebuildProfileData(
     if (parser.parse(json).get_object().get(root) == simdjson::SUCCESS) {
       internal::ExtractStoredTraits(root, &event);
     }
-    ApplyTraits(event.traits, event.time_micros, event.message_id, &data);
-    RecordEvent(event, &data);
+    ApplyTraits(event.traits, event.time_micros, event.message_id, limits, &data, &drops);
+    RecordEvent(event, limits, &data, &drops);
   }
   return data;
 }
