@@ -12,6 +12,31 @@ constexpr size_t kReadBytes = size_t{1} << 20;
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
+// Whether JSON text leaves an object or array open at its end (outside strings): a document that
+// goes on past this line, which no NDJSON line does.
+bool LeavesJsonOpen(absl::string_view text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return depth > 0;
+}
+
 }  // namespace
 
 RecordChunker::RecordChunker(std::istream& in, bool csv, size_t max_chunk_bytes,
@@ -83,6 +108,55 @@ uint64_t RecordChunker::SkipRecord() {
   }
 }
 
+RecordChunker::Document RecordChunker::TakeDocument(IngestChunk* chunk,
+                                                   std::vector<OversizedRecord>* oversized) {
+  size_t p = pos_;  // the first non-blank byte
+  while (true) {
+    while (p < buffer_.size() && IsBlank(buffer_[p])) ++p;
+    if (p < buffer_.size() || !Fill()) break;
+  }
+  if (p >= buffer_.size() || buffer_[p] != '{') return Document::kNone;
+  const size_t first = pos_;
+  pos_ = p;  // RecordAt measures from pos_
+  const size_t end = RecordAt();
+  pos_ = first;
+  bool document = false;
+  if (end != std::string::npos) {
+    const absl::string_view line = absl::string_view(buffer_).substr(p, end - p);
+    if (LeavesJsonOpen(line)) {
+      document = true;  // a pretty-printed document: no NDJSON line is like that
+    } else if (line.find("\"batch\"") != absl::string_view::npos) {
+      size_t q = end;  // a one-line {"batch": [...]} alone in the input
+      while (true) {
+        while (q < buffer_.size() && IsBlank(buffer_[q])) ++q;
+        if (q < buffer_.size() || !Fill()) break;
+      }
+      document = q == buffer_.size();
+    }
+  }
+  if (!document) return Document::kNone;
+  while (buffer_.size() - pos_ <= max_record_bytes_ && Fill()) {
+  }
+  if (buffer_.size() - pos_ > max_record_bytes_) {  // not held: counted and dropped
+    uint64_t bytes = buffer_.size() - pos_;
+    buffer_.clear();
+    pos_ = 0;
+    while (Fill()) {
+      bytes += buffer_.size();
+      buffer_.clear();
+    }
+    consumed_ += bytes;
+    oversized->push_back({line_, bytes});
+    return Document::kOversized;
+  }
+  chunk->text = std::move(buffer_);
+  chunk->envelope = true;
+  consumed_ += chunk->text.size();
+  buffer_.clear();
+  pos_ = 0;
+  return Document::kTaken;
+}
+
 bool RecordChunker::Next(IngestChunk* chunk, std::vector<OversizedRecord>* oversized) {
   Compact();
   *chunk = IngestChunk();
@@ -100,34 +174,13 @@ bool RecordChunker::Next(IngestChunk* chunk, std::vector<OversizedRecord>* overs
       consumed_ += header_.size();
       pos_ = end;
     } else {
-      // An envelope: the first non-blank text is one line starting with '{' that names "batch",
-      // and nothing but blanks follows it.
-      size_t p = pos_;
-      while (true) {
-        while (p < buffer_.size() && IsBlank(buffer_[p])) ++p;
-        if (p < buffer_.size() || !Fill()) break;
-      }
-      if (p < buffer_.size() && buffer_[p] == '{') {
-        const size_t first = pos_;
-        pos_ = p;  // RecordAt measures from pos_
-        const size_t end = RecordAt();
-        pos_ = first;
-        if (end != std::string::npos) {
-          size_t q = end;
-          while (true) {
-            while (q < buffer_.size() && IsBlank(buffer_[q])) ++q;
-            if (q < buffer_.size() || !Fill()) break;
-          }
-          if (q == buffer_.size() &&
-              absl::string_view(buffer_).substr(p, end - p).find("\"batch\"") !=
-                  absl::string_view::npos) {
-            chunk->text = std::move(buffer_);
-            chunk->envelope = true;
-            consumed_ += chunk->text.size();
-            buffer_.clear();
-            return true;
-          }
-        }
+      switch (TakeDocument(chunk, oversized)) {
+        case Document::kTaken:
+          return true;
+        case Document::kOversized:
+          return false;
+        case Document::kNone:
+          break;
       }
     }
   }

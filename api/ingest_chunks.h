@@ -11,8 +11,11 @@
 //   so a rejection's position finds its raw record.
 // - A record longer than `max_record_bytes` is not buffered: it is skipped and reported as an
 //   oversized record with its line, so that a file without newlines cannot exhaust memory.
-// - An input whose first record is a whole `{"batch": [...]}` document alone (nothing but blanks
-//   after it) is an envelope: it comes back whole, as one chunk, and the server splits it.
+// - An input that is one JSON document, a `{"batch": [...]}` envelope, is not cut: it comes back
+//   whole, as one chunk, and the server splits it. That is an input whose first line opens an
+//   object it does not close (a pretty-printed document, which no NDJSON line is), or whose first
+//   line is a whole object naming "batch" with nothing but blanks after it. A document over
+//   `max_record_bytes` is reported as oversized (line 1) and not held.
 //
 // Thread safety: not thread-safe.
 
@@ -59,6 +62,9 @@ class RecordChunker {
   size_t RecordAt();
   // Discards the record at pos_ up to its end without keeping it; returns its length.
   uint64_t SkipRecord();
+  // At the start of an NDJSON input: takes the whole input when it is one document (see above).
+  enum class Document { kNone, kTaken, kOversized };
+  Document TakeDocument(IngestChunk* chunk, std::vector<OversizedRecord>* oversized);
   bool Fill();  // appends one read to buffer_; false at the end of the input
   void Compact();
 

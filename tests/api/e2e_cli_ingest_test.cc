@@ -120,6 +120,27 @@ TEST(E2eCliIngestTest, StdinIsIngestedAndAnUnreadableFileIsAnError) {
   EXPECT_THAT(server->Stop(), IsOk());
 }
 
+// A pretty-printed {"batch": [...]} file was cut into lines, every one of them rejected.
+TEST(E2eCliIngestTest, APrettyPrintedBatchFileIsOneBatch) {
+  CDP_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start());
+  const std::string path = server->ScratchPath("batch.json");
+  std::ofstream(path, std::ios::binary) << R"({
+  "sentAt": "2026-11-20T09:00:05Z",
+  "batch": [
+    {"type": "identify", "messageId": "cli-b1", "userId": "cli-b", "traits": {"plan": "pro"}},
+    {"type": "track", "messageId": "cli-b2", "userId": "cli-b", "event": "Paid"},
+    {"type": "track", "messageId": "cli-b3", "event": "No identifier"}
+  ]
+}
+)";
+  const CliRun run = RunCli(absl::StrCat("ingest --port ", server->port(), " --token ",
+                                         ServerProcess::TokenFor(TestRole::kIngest), " ", path));
+  EXPECT_EQ(run.exit_code, 2) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("2 accepted, 0 duplicate, 1 rejected"));
+  EXPECT_THAT(run.out, HasSubstr("rejected at index 2: ")) << "positions are batch indexes";
+  EXPECT_THAT(server->Stop(), IsOk());
+}
+
 TEST(E2eCliIngestTest, GzipInputsAreGunzippedAndATruncatedOneIsAnError) {
   CDP_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start());
   const std::string path = server->ScratchPath("events.ndjson");

@@ -134,6 +134,23 @@ TEST(RecordChunkerTest, ABatchDocumentAloneIsSentWholeAndNdjsonNamingBatchIsNot)
   EXPECT_EQ(cut.chunks[0].line_starts.size(), 2u);
 }
 
+TEST(RecordChunkerTest, APrettyPrintedBatchDocumentIsSentWhole) {
+  const std::string pretty =
+      "{\n  \"sentAt\": \"2024-03-01T09:00:05Z\",\n  \"batch\": [\n"
+      "    {\"type\": \"track\", \"event\": \"a {[\\\" b\"},\n"  // brackets inside a string
+      "    {\"type\": \"page\"}\n  ]\n}\n";
+  Cut cut = CutAll(pretty, /*csv=*/false, /*max_chunk=*/10, /*max_record=*/1 << 20);
+  ASSERT_EQ(cut.chunks.size(), 1u);
+  EXPECT_TRUE(cut.chunks[0].envelope);
+  EXPECT_EQ(cut.chunks[0].text, pretty);
+
+  cut = CutAll(pretty, /*csv=*/false, /*max_chunk=*/10, /*max_record=*/40);
+  EXPECT_TRUE(cut.chunks.empty()) << "a document over the record limit is not held";
+  ASSERT_EQ(cut.oversized.size(), 1u);
+  EXPECT_EQ(cut.oversized[0].line, 1);
+  EXPECT_EQ(cut.oversized[0].bytes, pretty.size());
+}
+
 TEST(RecordChunkerTest, EmptyInputsGiveNoChunk) {
   EXPECT_TRUE(CutAll("", /*csv=*/false, 100, 100).chunks.empty());
   EXPECT_TRUE(CutAll("email,note\n", /*csv=*/true, 100, 100).chunks.empty()) << "header only";
