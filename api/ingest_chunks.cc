@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/string_view.h"
+#include "common/json_text.h"
 
 namespace cdp::api {
 namespace {
@@ -11,31 +12,6 @@ namespace {
 constexpr size_t kReadBytes = size_t{1} << 20;
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-// Whether JSON text leaves an object or array open at its end (outside strings): a document that
-// goes on past this line, which no NDJSON line does.
-bool LeavesJsonOpen(absl::string_view text) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return depth > 0;
-}
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "common/json_text.h"
 
+#include <cstdint>
+
 namespace cdp {
 
 void AppendJsonString(absl::string_view text, std::string* out) {
@@ -40,6 +42,28 @@ void AppendJsonString(absl::string_view text, std::string* out) {
     }
   }
   out->push_back('"');
+}
+
+bool LeavesJsonOpen(absl::string_view json) {
+  int64_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return depth > 0;
 }
 
 }  // namespace cdp

@@ -1,35 +1,9 @@
 #include "ingest/internal/json_error.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/json_text.h"
 
 namespace cdp::ingest::internal {
-namespace {
-
-// True when `json` opens more objects or arrays than it closes (outside strings): the mark of a
-// record cut short, which simdjson reports as a generic structural error.
-bool HasUnclosedBrackets(absl::string_view json) {
-  int64_t depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return depth > 0;
-}
-
-}  // namespace
 
 std::string JsonErrorReason(simdjson::error_code error, size_t max_depth, absl::string_view input) {
   switch (error) {
@@ -61,7 +35,7 @@ std::string JsonErrorReason(simdjson::error_code error, size_t max_depth, absl::
     case simdjson::TRAILING_CONTENT:
       return "invalid JSON: content after the value";
     case simdjson::TAPE_ERROR:
-      if (HasUnclosedBrackets(input)) {
+      if (LeavesJsonOpen(input)) {
         return "invalid JSON: unclosed object or array (truncated record?)";
       }
       return "invalid JSON: malformed structure (missing or extra comma, brace, bracket or key)";
