@@ -184,6 +184,12 @@ struct IngestResponse {
   4: i64 suppressed,
   5: i64 filtered,
   6: list<RecordOutcome> records,  // one per record, in input order
+  // Parts of accepted records that were not kept, counted by kind (never a value):
+  // "identifier:<type>/<why>" an identifier value that is not one ("identifier:email/invalid",
+  // "identifier:phone/blocked"); "consent_category:<name>" a consent category that maps to no
+  // purpose; "profile_limit:traits", "profile_limit:event_names", "profile_limit:groups" names a
+  // profile at its limits did not keep. Absent when nothing was left out.
+  7: optional map<string, i64> not_kept,
 }
 
 // ----------------------------------------------------------------------------------------------

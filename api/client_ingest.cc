@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -46,6 +47,7 @@ constexpr size_t kRejectionsShown = 10;
 
 struct Totals {
   int64_t accepted = 0, duplicate = 0, rejected = 0, suppressed = 0, filtered = 0;
+  std::map<std::string, int64_t> not_kept;  // IngestResponse::not_kept, added up
 };
 
 // A request on its way, with what reading its answer needs.
@@ -107,6 +109,7 @@ class InputIngest {
     totals_.rejected += response.rejected;
     totals_.suppressed += response.suppressed;
     totals_.filtered += response.filtered;
+    for (const auto& [what, n] : response.not_kept) totals_.not_kept[what] += n;
     const std::string& body = s.request.body;
     for (const t::RecordOutcome& r : response.records) {
       if (r.outcome != t::Outcome::REJECTED) continue;
@@ -180,7 +183,13 @@ void PrintSummary(const ClientOptions& options, const std::string& source,
                     totals.duplicate, ",\"rejected\":", totals.rejected, ",\"suppressed\":",
                     totals.suppressed, ",\"filtered\":", totals.filtered, ",\"dead_letter\":");
     AppendJsonString(dead_letter, &line);
-    std::printf("%s}\n", line.c_str());
+    line += ",\"not_kept\":{";
+    for (const auto& [what, n] : totals.not_kept) {
+      if (line.back() != '{') line += ',';
+      AppendJsonString(what, &line);
+      absl::StrAppend(&line, ":", n);
+    }
+    std::printf("%s}}\n", line.c_str());
     return;
   }
   std::printf("%s: %lld accepted, %lld duplicate, %lld rejected, %lld suppressed, %lld filtered\n",
@@ -193,6 +202,13 @@ void PrintSummary(const ClientOptions& options, const std::string& source,
   }
   if (!dead_letter.empty()) {
     std::printf("  rejected records with their reasons: %s\n", dead_letter.c_str());
+  }
+  if (!totals.not_kept.empty()) {
+    std::string parts;
+    for (const auto& [what, n] : totals.not_kept) {
+      absl::StrAppend(&parts, parts.empty() ? "" : ", ", what, " ", n);
+    }
+    std::printf("  not kept from accepted records: %s\n", parts.c_str());
   }
 }
 

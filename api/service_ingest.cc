@@ -1,6 +1,9 @@
 // ingest: a batch of Segment-spec events (NDJSON or a batch envelope) or a CSV text with its
 // column mapping, parsed with the server's limits and applied in one synced write.
 
+#include <map>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "api/service_internal.h"
 #include "ingest/csv_mapping.h"
@@ -94,6 +97,18 @@ void ConnectionHandler::ingest(t::IngestResponse& out, const t::IngestRequest& r
           if (!r.reason.empty()) o.__set_reason(r.reason);
           if (!r.message_id.empty()) o.__set_message_id(r.message_id);
         }
+        std::map<std::string, int64_t> not_kept;
+        for (const auto& [what, n] : summary->identifier_rejections) {
+          not_kept[absl::StrCat("identifier:", what)] += static_cast<int64_t>(n);
+        }
+        for (const auto& [category, n] : summary->unknown_consent_categories) {
+          not_kept[absl::StrCat("consent_category:", category)] += static_cast<int64_t>(n);
+        }
+        const ingest::ProfileDataDrops& dropped = summary->dropped;
+        if (dropped.traits > 0) not_kept["profile_limit:traits"] = dropped.traits;
+        if (dropped.event_names > 0) not_kept["profile_limit:event_names"] = dropped.event_names;
+        if (dropped.groups > 0) not_kept["profile_limit:groups"] = dropped.groups;
+        if (!not_kept.empty()) out.__set_not_kept(std::move(not_kept));
         return absl::OkStatus();
       });
 }

@@ -22,6 +22,7 @@ namespace cdp::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct CliRun {
   int exit_code = -1;
@@ -113,10 +114,34 @@ TEST(E2eCliIngestTest, StdinIsIngestedAndAnUnreadableFileIsAnError) {
   const CliRun piped = RunCli(absl::StrCat("ingest ", client, " - < ", path));
   EXPECT_EQ(piped.exit_code, 0) << piped.out;
   EXPECT_THAT(piped.out, HasSubstr(R"("source":"stdin","accepted":2,)"));
+  EXPECT_THAT(piped.out, HasSubstr(R"("not_kept":{})")) << "nothing was left out";
 
   const CliRun missing = RunCli(absl::StrCat("ingest ", client, " ", path, ".absent"));
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_THAT(missing.out, HasSubstr("cannot read"));
+  EXPECT_THAT(server->Stop(), IsOk());
+}
+
+// An accepted event can still carry parts that are not kept: an identifier value that is not
+// one, a consent category no purpose maps. The caller is told how many of each, never the values.
+TEST(E2eCliIngestTest, PartsOfAcceptedRecordsThatWereNotKeptAreCounted) {
+  CDP_ASSERT_OK_AND_ASSIGN(auto server, ServerProcess::Start());
+  const std::string path = server->ScratchPath("partly.ndjson");
+  std::ofstream(path, std::ios::binary)
+      << R"({"type":"identify","messageId":"cli-p1","userId":"cli-p","traits":{"email":"not-an-email"}})"
+      << "\n"
+      << R"({"type":"identify","messageId":"cli-p2","userId":"cli-p","traits":{"email":"also wrong"}})"
+      << "\n"
+      << R"({"type":"track","messageId":"cli-p3","userId":"cli-p","event":"E",)"
+      << R"("context":{"consent":{"categoryPreferences":{"astrology":true}}}})" << "\n";
+  const std::string args = absl::StrCat("--port ", server->port(), " --token ",
+                                        ServerProcess::TokenFor(TestRole::kIngest), " ", path);
+  const CliRun json = RunCli("ingest --json " + args);
+  EXPECT_EQ(json.exit_code, 0) << json.out;
+  EXPECT_THAT(json.out, HasSubstr(R"("accepted":3,)"));
+  EXPECT_THAT(json.out, HasSubstr(R"("not_kept":{"consent_category:astrology":1,)"
+                                  R"("identifier:email/invalid":2})"));
+  EXPECT_THAT(json.out, Not(HasSubstr("not-an-email")));
   EXPECT_THAT(server->Stop(), IsOk());
 }
 
