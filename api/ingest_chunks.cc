@@ -84,14 +84,13 @@ uint64_t RecordChunker::SkipRecord() {
   }
 }
 
-RecordChunker::Document RecordChunker::TakeDocument(IngestChunk* chunk,
-                                                   std::vector<OversizedRecord>* oversized) {
+bool RecordChunker::TakeDocument(IngestChunk* chunk) {
   size_t p = pos_;  // the first non-blank byte
   while (true) {
     while (p < buffer_.size() && IsBlank(buffer_[p])) ++p;
     if (p < buffer_.size() || !Fill()) break;
   }
-  if (p >= buffer_.size() || buffer_[p] != '{') return Document::kNone;
+  if (p >= buffer_.size() || buffer_[p] != '{') return false;
   const size_t first = pos_;
   pos_ = p;  // RecordAt measures from pos_
   const size_t end = RecordAt();
@@ -100,7 +99,13 @@ RecordChunker::Document RecordChunker::TakeDocument(IngestChunk* chunk,
   if (end != std::string::npos) {
     const absl::string_view line = absl::string_view(buffer_).substr(p, end - p);
     if (LeavesJsonOpen(line)) {
-      document = true;  // a pretty-printed document: no NDJSON line is like that
+      // A pretty-printed document, or NDJSON whose first line is cut short: a document when the
+      // whole input (within the record limit) closes what it opens and names "batch".
+      while (buffer_.size() - pos_ <= max_record_bytes_ && Fill()) {
+      }
+      const absl::string_view all = absl::string_view(buffer_).substr(p);
+      document = buffer_.size() - pos_ <= max_record_bytes_ && !LeavesJsonOpen(all) &&
+                 all.find("\"batch\"") != absl::string_view::npos;
     } else if (line.find("\"batch\"") != absl::string_view::npos) {
       size_t q = end;  // a one-line {"batch": [...]} alone in the input
       while (true) {
@@ -110,27 +115,13 @@ RecordChunker::Document RecordChunker::TakeDocument(IngestChunk* chunk,
       document = q == buffer_.size();
     }
   }
-  if (!document) return Document::kNone;
-  while (buffer_.size() - pos_ <= max_record_bytes_ && Fill()) {
-  }
-  if (buffer_.size() - pos_ > max_record_bytes_) {  // not held: counted and dropped
-    uint64_t bytes = buffer_.size() - pos_;
-    buffer_.clear();
-    pos_ = 0;
-    while (Fill()) {
-      bytes += buffer_.size();
-      buffer_.clear();
-    }
-    consumed_ += bytes;
-    oversized->push_back({line_, bytes});
-    return Document::kOversized;
-  }
+  if (!document) return false;
   chunk->text = std::move(buffer_);
   chunk->envelope = true;
   consumed_ += chunk->text.size();
   buffer_.clear();
   pos_ = 0;
-  return Document::kTaken;
+  return true;
 }
 
 bool RecordChunker::Next(IngestChunk* chunk, std::vector<OversizedRecord>* oversized) {
@@ -150,14 +141,7 @@ bool RecordChunker::Next(IngestChunk* chunk, std::vector<OversizedRecord>* overs
       consumed_ += header_.size();
       pos_ = end;
     } else {
-      switch (TakeDocument(chunk, oversized)) {
-        case Document::kTaken:
-          return true;
-        case Document::kOversized:
-          return false;
-        case Document::kNone:
-          break;
-      }
+      if (TakeDocument(chunk)) return true;
     }
   }
   if (csv_) {

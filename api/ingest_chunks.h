@@ -12,10 +12,10 @@
 // - A record longer than `max_record_bytes` is not buffered: it is skipped and reported as an
 //   oversized record with its line, so that a file without newlines cannot exhaust memory.
 // - An input that is one JSON document, a `{"batch": [...]}` envelope, is not cut: it comes back
-//   whole, as one chunk, and the server splits it. That is an input whose first line opens an
-//   object it does not close (a pretty-printed document, which no NDJSON line is), or whose first
-//   line is a whole object naming "batch" with nothing but blanks after it. A document over
-//   `max_record_bytes` is reported as oversized (line 1) and not held.
+//   whole, as one chunk, and the server splits it. That is an input that names "batch" and either
+//   is one line with nothing but blanks after it, or opens an object on its first line that only
+//   a later line closes (pretty-printed), closing all it opens within `max_record_bytes`. NDJSON
+//   whose first line is cut short stays lines: that line alone is rejected.
 //
 // Thread safety: not thread-safe.
 
@@ -63,8 +63,7 @@ class RecordChunker {
   // Discards the record at pos_ up to its end without keeping it; returns its length.
   uint64_t SkipRecord();
   // At the start of an NDJSON input: takes the whole input when it is one document (see above).
-  enum class Document { kNone, kTaken, kOversized };
-  Document TakeDocument(IngestChunk* chunk, std::vector<OversizedRecord>* oversized);
+  bool TakeDocument(IngestChunk* chunk);
   bool Fill();  // appends one read to buffer_; false at the end of the input
   void Compact();
 

@@ -144,11 +144,22 @@ TEST(RecordChunkerTest, APrettyPrintedBatchDocumentIsSentWhole) {
   EXPECT_TRUE(cut.chunks[0].envelope);
   EXPECT_EQ(cut.chunks[0].text, pretty);
 
-  cut = CutAll(pretty, /*csv=*/false, /*max_chunk=*/10, /*max_record=*/40);
-  EXPECT_TRUE(cut.chunks.empty()) << "a document over the record limit is not held";
-  ASSERT_EQ(cut.oversized.size(), 1u);
-  EXPECT_EQ(cut.oversized[0].line, 1);
-  EXPECT_EQ(cut.oversized[0].bytes, pretty.size());
+  cut = CutAll(pretty, /*csv=*/false, /*max_chunk=*/1 << 20, /*max_record=*/40);
+  ASSERT_FALSE(cut.chunks.empty());
+  for (const IngestChunk& chunk : cut.chunks) {
+    EXPECT_FALSE(chunk.envelope) << "over the record limit it stays lines";
+  }
+}
+
+// "Truncated lines ... each is one rejected record; the rest of the batch goes on": NDJSON whose
+// first line is cut short must not be taken for a pretty-printed document.
+TEST(RecordChunkerTest, NdjsonWhoseFirstLineIsCutShortStaysLines) {
+  const std::string input = R"({"type":"track","batch":"x","userId":"u)" "\n"
+                            R"({"type":"track","userId":"u","event":"E"})" "\n";
+  const Cut cut = CutAll(input, /*csv=*/false, /*max_chunk=*/1 << 20, /*max_record=*/1 << 20);
+  ASSERT_EQ(cut.chunks.size(), 1u);
+  EXPECT_FALSE(cut.chunks[0].envelope);
+  EXPECT_EQ(cut.chunks[0].line_starts.size(), 2u);
 }
 
 TEST(RecordChunkerTest, EmptyInputsGiveNoChunk) {
