@@ -144,11 +144,23 @@ class InputIngest {
     return absl::OkStatus();
   }
 
-  // Syncs the dead-letter file; its path, or "" when nothing was written.
-  absl::StatusOr<std::string> CloseDeadLetters() {
-    if (dead_ == nullptr || dead_->added() == 0) return std::string();
+  // Syncs the dead-letter file; its path, or "" when nothing was written. After a whole input
+  // without rejections (`complete`), a dead-letter file an earlier run left beside it is removed:
+  // it holds rejected records (personal data) that no longer describe the input's last run.
+  absl::StatusOr<std::string> CloseDeadLetters(bool complete, bool* removed_stale) {
+    *removed_stale = false;
+    if (dead_ == nullptr) return std::string();
+    if (dead_->added() == 0) {
+      std::error_code ec;
+      *removed_stale = complete && std::filesystem::remove(dead_->path(), ec);
+      return std::string();
+    }
     CDP_RETURN_IF_ERROR(dead_->Close());
     return dead_->path();
+  }
+  const std::string& dead_letter_path() const {
+    static const std::string kNone;
+    return dead_ == nullptr ? kNone : dead_->path();
   }
 
   size_t in_flight() const { return flight_.size(); }
@@ -275,13 +287,19 @@ int RunIngest(const ClientOptions& options, const std::vector<std::string>& file
       }
       if (absl::Status s = ingest.AddOversized(oversized); !s.ok()) return PrintError(s);
       if (progress) std::fprintf(stderr, "\r%*s\r", static_cast<int>(source.size()) + 12, "");
-      absl::StatusOr<std::string> dead_letter = ingest.CloseDeadLetters();
-      if (!dead_letter.ok()) return PrintError(dead_letter.status());
-      if (ingest.totals().rejected > 0) exit_code = 2;  // everything else was applied
-      PrintSummary(options, source, ingest, envelope, *dead_letter);
       // A read error or a gzip file that ends early: what was read before it was sent.
       absl::Status read = (*input)->status();
       if (read.ok() && !chunker.ok()) read = absl::DataLossError("read error");
+      bool removed_stale = false;
+      absl::StatusOr<std::string> dead_letter =
+          ingest.CloseDeadLetters(/*complete=*/read.ok(), &removed_stale);
+      if (!dead_letter.ok()) return PrintError(dead_letter.status());
+      if (ingest.totals().rejected > 0) exit_code = 2;  // everything else was applied
+      PrintSummary(options, source, ingest, envelope, *dead_letter);
+      if (removed_stale && !options.json) {
+        std::printf("  removed %s, left by an earlier run: this one rejected nothing\n",
+                    ingest.dead_letter_path().c_str());
+      }
       if (!read.ok()) {
         return PrintError(absl::Status(
             read.code(), absl::StrCat(source, ": ", read.message(), " after ",

@@ -97,6 +97,17 @@ TEST(E2eCliIngestTest, ALargeFileIsSentInRequestsAndEveryBadRecordIsReportedInOr
   EXPECT_EQ(again.exit_code, 2) << again.out;
   EXPECT_THAT(again.out, HasSubstr(absl::StrCat("\"accepted\":0,\"duplicate\":", kLines - 3,
                                                 ",\"rejected\":3,")));
+
+  // The bad lines fixed (dropped): a run without rejections removes the earlier dead letters,
+  // which hold rejected records that no longer describe the file.
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << R"({"type":"track","messageId":"cli-1","userId":"cli-user-1","event":"Viewed"})"
+        << "\n";
+  }
+  const CliRun fixed = RunCli(args);
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.out;
+  EXPECT_FALSE(std::ifstream(path + ".rejected.ndjson").good()) << "stale dead letters kept";
   EXPECT_THAT(server->Stop(), IsOk());
 }
 
