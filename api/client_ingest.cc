@@ -27,17 +27,6 @@
 namespace cdp::api {
 namespace {
 
-// End of the record that starts at `pos`: the next newline outside double quotes (CSV) or the
-// next newline (NDJSON); text.size() when none.
-size_t RecordEnd(const std::string& text, size_t pos, bool csv) {
-  bool quoted = false;
-  for (size_t i = pos; i < text.size(); ++i) {
-    if (csv && text[i] == '"') quoted = !quoted;
-    if (text[i] == '\n' && !quoted) return i + 1;
-  }
-  return text.size();
-}
-
 // A call shed by the server's admission control (OVERLOADED) is sent again after a pause that
 // doubles from kFirstBackoff up to kMaxBackoff, at most kMaxRetries times.
 constexpr int kMaxRetries = 20;
@@ -121,6 +110,7 @@ class InputIngest {
       if (index >= 0 && static_cast<size_t>(index) < s.line_starts.size()) {
         const size_t begin = s.line_starts[static_cast<size_t>(index)];
         size_t end = RecordEnd(body, begin, csv_);
+        if (end == std::string::npos) end = body.size();
         while (end > begin && (body[end - 1] == '\n' || body[end - 1] == '\r')) --end;
         rejection.raw = body.substr(begin, end - begin);
       }

@@ -1,7 +1,6 @@
 #include "api/ingest_chunks.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "absl/strings/string_view.h"
 #include "common/json_text.h"
@@ -39,28 +38,27 @@ void RecordChunker::Compact() {
   pos_ = 0;
 }
 
-size_t RecordChunker::RecordAt() {
-  size_t scan = pos_;
+size_t RecordEnd(absl::string_view text, size_t pos, bool csv) {
+  if (!csv) {
+    const size_t nl = text.find('\n', pos);
+    return nl == absl::string_view::npos ? absl::string_view::npos : nl + 1;
+  }
   bool quoted = false;
-  while (true) {
-    if (!csv_) {
-      const void* nl = std::memchr(buffer_.data() + scan, '\n', buffer_.size() - scan);
-      if (nl != nullptr) {
-        const size_t end = static_cast<size_t>(static_cast<const char*>(nl) - buffer_.data()) + 1;
-        return end - pos_ > max_record_bytes_ ? std::string::npos : end;
-      }
-      scan = buffer_.size();
-    } else {
-      for (; scan < buffer_.size(); ++scan) {
-        const char c = buffer_[scan];
-        if (c == '"') {
-          quoted = !quoted;
-        } else if (c == '\n' && !quoted) {
-          return scan + 1 - pos_ > max_record_bytes_ ? std::string::npos : scan + 1;
-        }
-      }
+  for (size_t i = pos; i < text.size(); ++i) {
+    if (text[i] == '"') {
+      quoted = !quoted;
+    } else if (text[i] == '\n' && !quoted) {
+      return i + 1;
     }
-    if (scan - pos_ > max_record_bytes_) return std::string::npos;
+  }
+  return absl::string_view::npos;
+}
+
+size_t RecordChunker::RecordAt() {
+  while (true) {
+    const size_t end = RecordEnd(buffer_, pos_, csv_);
+    if (end != std::string::npos) return end - pos_ > max_record_bytes_ ? std::string::npos : end;
+    if (buffer_.size() - pos_ > max_record_bytes_) return std::string::npos;
     if (!Fill()) return buffer_.size();  // the last record, without a newline
   }
 }

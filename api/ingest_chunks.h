@@ -25,7 +25,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace cdp::api {
+
+// End of the record that starts at text[pos]: one past the next newline (NDJSON), or past the
+// next newline outside double quotes (CSV); npos when `text` has none after `pos`.
+size_t RecordEnd(absl::string_view text, size_t pos, bool csv);
 
 struct IngestChunk {
   std::string text;                 // whole records; for CSV the header row first
