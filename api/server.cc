@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                                                     .compress_events = c.compress_events,
                                                     .profile_limits = c.profile_limits,
                                                     .mmap_reads = c.mmap_reads,
+                                                    .data_key_cache_keys = c.data_key_cache_keys,
                                                     .custom_identifier_paths =
                                                         c.parser.custom_identifier_paths,
                                                     .env = storage_env}));

@@ -1,7 +1,6 @@
 #include "api/server_config.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/internal/module_config.h"
 #include "api/server_config.pb.h"
+#include "common/proc_status.h"
 #include "common/status_macros.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -268,6 +268,9 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
   if (in.storage().has_resident_index()) config.resident_index = in.storage().resident_index();
   if (in.storage().has_compress_events()) config.compress_events = in.storage().compress_events();
   if (in.storage().has_mmap_reads()) config.mmap_reads = in.storage().mmap_reads();
+  CDP_RETURN_IF_ERROR(InRange(in.storage().has_data_key_cache_keys(),
+                              in.storage().data_key_cache_keys(), 16, 1'000'000'000,
+                              "storage.data_key_cache_keys", &config.data_key_cache_keys));
   return config;
 }
 
@@ -275,10 +278,9 @@ absl::StatusOr<ServerConfig> Resolve(const pb::ServerConfig& in) {
 
 size_t DefaultBlockCacheBytes() {
   constexpr uint64_t kMin = uint64_t{64} << 20, kMax = uint64_t{64} << 30;
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page_size <= 0) return kMin;
-  const uint64_t quarter = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 4;
+  const uint64_t memory = PhysicalMemoryBytes();
+  if (memory == 0) return kMin;
+  const uint64_t quarter = memory / 4;
   return static_cast<size_t>(std::clamp(quarter, kMin, kMax) & ~((uint64_t{1} << 20) - 1));
 }
 

@@ -23,6 +23,7 @@
 #include "identity/identity_options.h"
 #include "ingest/ingest_options.h"
 #include "ingest/profile_data.h"
+#include "storage/store.h"
 
 namespace cdp::api {
 
@@ -112,6 +113,7 @@ struct ServerConfig {
   bool resident_index = true;  // storage::StoreOptions::resident_identifiers
   bool compress_events = true;  // ingest::PipelineOptions::compress_events
   bool mmap_reads = true;       // storage::StoreOptions::mmap_reads
+  size_t data_key_cache_keys = storage::DefaultDataKeyCacheCapacity();  // StoreOptions's
   ingest::ProfileDataLimits profile_limits;  // ingest::PipelineOptions::profile_limits
 };
 

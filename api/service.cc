@@ -168,6 +168,12 @@ std::vector<std::pair<std::string, int64_t>> ServiceCore::Gauges() {
                         static_cast<int64_t>(stats->resident_index_entries));
     gauges.emplace_back("store_resident_index_bytes",
                         static_cast<int64_t>(stats->resident_index_bytes));
+    gauges.emplace_back("store_data_key_cache_keys",
+                        static_cast<int64_t>(stats->data_key_cache_keys));
+    gauges.emplace_back("store_data_key_cache_capacity",
+                        static_cast<int64_t>(stats->data_key_cache_capacity));
+    gauges.emplace_back("store_data_key_vault_reads",
+                        static_cast<int64_t>(stats->data_key_vault_reads));
   }
   return gauges;
 }

@@ -14,6 +14,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Open(const StackOptions& options) 
   store_options.event_cache_percent = options.event_cache_percent;
   store_options.resident_identifiers = options.resident_index;
   store_options.mmap_reads = options.mmap_reads;
+  store_options.data_key_cache_capacity = options.data_key_cache_keys;
   store_options.env = options.env;
   store_options.retention = stack->retention;
   CDP_ASSIGN_OR_RETURN(stack->store, storage::Store::Open(store_options));

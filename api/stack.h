@@ -33,6 +33,8 @@ struct StackOptions {
   bool compress_events = true;        // ingest::PipelineOptions::compress_events
   ingest::ProfileDataLimits profile_limits;  // ingest::PipelineOptions::profile_limits
   bool mmap_reads = true;             // storage::StoreOptions::mmap_reads
+  // storage::StoreOptions::data_key_cache_capacity
+  size_t data_key_cache_keys = storage::DefaultDataKeyCacheCapacity();
   // ingest::ParserOptions::custom_identifier_paths, so that lookups mask them too.
   std::vector<ingest::CustomIdentifierPath> custom_identifier_paths;
   // RocksDB environment of the store (storage::StoreOptions::env); null = the default. Not owned:

@@ -19,4 +19,8 @@ std::optional<int64_t> ProcStatusBytes(absl::string_view field);
 // disk to read, e.g. pages of mapped SST files no longer in the page cache.
 uint64_t ProcessMajorFaults();
 
+// This machine's physical memory in bytes (sysconf); 0 when it cannot be read. For defaults
+// sized to the machine.
+uint64_t PhysicalMemoryBytes();
+
 }  // namespace cdp

@@ -41,6 +41,8 @@ class DataKeyCache {
   void MarkDestroyed(const ProfileId& profile);
 
   size_t size();
+  // Entries it holds at most (the capacity asked for, rounded up to a multiple of the shards).
+  size_t capacity() const { return per_shard_capacity_ * kShards; }
 
  private:
   static constexpr size_t kShards = 16;

@@ -225,6 +225,7 @@ absl::StatusOr<DataKey> KeyVault::GetKey(const ProfileId& profile) {
     case DataKeyCache::Lookup::kMiss:
       break;
   }
+  vault_reads_.fetch_add(1, std::memory_order_relaxed);
   std::string stored;
   rocksdb::Status s =
       db_->Current()->db()->Get(rocksdb::ReadOptions(), ToSlice(profile.bytes()), &stored);
@@ -233,6 +234,12 @@ absl::StatusOr<DataKey> KeyVault::GetKey(const ProfileId& profile) {
   CDP_ASSIGN_OR_RETURN(key, Unwrap(profile, stored));
   cache_.InsertIfAbsent(profile, key);
   return key;
+}
+
+KeyVault::CacheStats KeyVault::cache_stats() {
+  return {.keys = cache_.size(),
+          .capacity = cache_.capacity(),
+          .vault_reads = vault_reads_.load(std::memory_order_relaxed)};
 }
 
 absl::Status KeyVault::DestroyKeys(const std::vector<ProfileId>& profiles) {

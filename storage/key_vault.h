@@ -13,6 +13,7 @@
 // Thread safety: all methods are safe for concurrent use. REQUIRES from callers: a profile's key
 // is not created and destroyed concurrently (the identity layer serializes writers per profile).
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -38,7 +39,7 @@ class ReopenableDb;
 
 struct KeyVaultOptions {
   std::string path;                    // directory of the vault's RocksDB; required
-  size_t cache_capacity = 1'000'000;   // unwrapped data keys kept in memory (~100 B each)
+  size_t cache_capacity = 1'000'000;   // unwrapped data keys kept in memory (~240 B each)
   rocksdb::Env* env = nullptr;         // RocksDB environment; null = default (tests inject)
   Clock* clock = nullptr;              // null = SystemClock
   // Read the vault's files in place through memory maps (the store's StoreOptions::mmap_reads),
@@ -105,6 +106,16 @@ class KeyVault {
   bool recovering() const;
   uint64_t reopens() const;
 
+  // The data-key cache: keys it holds, its capacity, and the keys read from the vault because
+  // the cache did not hold them since Open (a count that keeps rising in steady state means
+  // the cache is smaller than the people being served).
+  struct CacheStats {
+    uint64_t keys = 0;
+    uint64_t capacity = 0;
+    uint64_t vault_reads = 0;
+  };
+  CacheStats cache_stats();
+
  private:
   KeyVault(const KeyVaultOptions& options, std::unique_ptr<ReopenableDb> db, KeyMaterial keys);
   absl::Status CheckAndRecordMeta(const std::string& store_id);
@@ -119,6 +130,7 @@ class KeyVault {
   Clock* clock_;
   std::unique_ptr<ReopenableDb> db_;
   DataKeyCache cache_;
+  std::atomic<uint64_t> vault_reads_{0};
   absl::Mutex keys_mu_;
   KeyMaterial keys_ ABSL_GUARDED_BY(keys_mu_);
   absl::Mutex rotation_mu_;  // one rotation at a time

@@ -203,6 +203,10 @@ absl::StatusOr<StoreStats> Store::Stats() {
   stats.reopens = impl_->db->reopens() + vault_->reopens();
   stats.group_commit_syncs = impl_->group_commit->syncs();
   stats.group_commit_writes = impl_->group_commit->writes();
+  const KeyVault::CacheStats keys = vault_->cache_stats();
+  stats.data_key_cache_keys = keys.keys;
+  stats.data_key_cache_capacity = keys.capacity;
+  stats.data_key_vault_reads = keys.vault_reads;
   stats.block_cache_usage_bytes = impl_->block_cache->GetUsage();
   if (impl_->event_block_cache) {
     stats.block_cache_usage_bytes += impl_->event_block_cache->GetUsage();

@@ -49,6 +49,14 @@ namespace cdp::storage {
 
 class DbInstance;
 
+// Memory a cached data key takes (measured: 242 bytes per key for 1M keys with jemalloc: the
+// cache's entry, its index slot, the shared key and the key's bytes), rounded up.
+inline constexpr size_t kDataKeyCacheBytesPerKey = 256;
+// The default capacity of the data-key cache: the keys a sixteenth of this machine's physical
+// memory holds (6.1M keys, ~1.5 GiB at most, on 24 GiB), and at least 1,000,000. Memory is taken
+// only as keys are cached, so a smaller store costs only what it uses.
+size_t DefaultDataKeyCacheCapacity();
+
 struct StoreOptions {
   // Directory holding db/, keyvault/ and (by default) the key file. Required.
   std::string data_dir;
@@ -70,8 +78,10 @@ struct StoreOptions {
   // cache insert or eviction (docs/performance.md, "Sealed families read in place"). An I/O
   // error on a mapped page stops the process (SIGBUS) instead of failing the one read. Default on.
   bool mmap_reads = true;
-  // Unwrapped data keys cached in memory. Default 1,000,000 (~100 MiB).
-  size_t data_key_cache_capacity = 1'000'000;
+  // Unwrapped data keys cached in memory, ~240 bytes each (kDataKeyCacheBytesPerKey rounds it
+  // up). A profile whose key is not cached pays a vault read and an unwrap when it is next read
+  // or written. Default DefaultDataKeyCacheCapacity(): enough for every profile of most stores.
+  size_t data_key_cache_capacity = DefaultDataKeyCacheCapacity();
   // Memtable size per column family, in bytes. Default 32 MiB.
   size_t write_buffer_bytes = size_t{32} << 20;
   // Keep an exact copy of the blind index (the identifiers family) in memory, loaded at open,
@@ -200,6 +210,11 @@ struct StoreStats {
   // the more writers shared one (group commit).
   uint64_t group_commit_syncs = 0;
   uint64_t group_commit_writes = 0;
+  // The data-key cache (StoreOptions::data_key_cache_capacity): keys held, capacity, and keys
+  // read from the vault since Open because it did not hold them.
+  uint64_t data_key_cache_keys = 0;
+  uint64_t data_key_cache_capacity = 0;
+  uint64_t data_key_vault_reads = 0;
 };
 
 // A batch WriteVisible applied: visible to readers, durable once Store::WaitDurable returns OK.

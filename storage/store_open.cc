@@ -1,5 +1,6 @@
 // Store::Open: options, key file, record database, store meta and key vault.
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -7,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "common/crypto.h"
 #include "common/logging.h"
+#include "common/proc_status.h"
 #include "common/status_macros.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -114,6 +116,12 @@ absl::StatusOr<std::unique_ptr<ResidentFamily>> LoadResidentIdentifiers(const Db
 }
 
 }  // namespace
+
+size_t DefaultDataKeyCacheCapacity() {
+  constexpr uint64_t kFloor = 1'000'000;
+  return static_cast<size_t>(
+      std::max(kFloor, PhysicalMemoryBytes() / 16 / kDataKeyCacheBytesPerKey));
+}
 
 absl::Status StoreOptions::Validate() const {
   if (data_dir.empty()) return absl::InvalidArgumentError("storage.data_dir: must not be empty");

@@ -444,6 +444,23 @@ TEST_F(E2eScenarioTest, HealthStatsAndMetricsReportTheCalls) {
   // The feed's ingest calls were group-committed: applied, then synced.
   EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_group_commit_writes [1-9][0-9]*\n"));
   EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_group_commit_syncs [1-9][0-9]*\n"));
+  // The data-key cache: sized by default for at least a million people, holding the feed's.
+  EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_data_key_cache_capacity [1-9][0-9]{6,}\n"));
+  EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_data_key_cache_keys [1-9][0-9]*\n"));
+  EXPECT_THAT(metrics, ContainsRegex("\ncdp_store_data_key_vault_reads [0-9]+\n"));
+}
+
+TEST(E2eServeTest, TheConfigurationSizesTheDataKeyCache) {
+  CDP_ASSERT_OK_AND_ASSIGN(
+      auto server, ServerProcess::Start({.extra_config = "storage { data_key_cache_keys: 4096 }"}));
+  CDP_ASSERT_OK_AND_ASSIGN(auto admin,
+                           server->Connect(ServerProcess::TokenFor(TestRole::kAdmin)));
+  thrift::StatsRequest request;
+  request.token = admin->token();
+  thrift::StatsResponse stats;
+  admin->rpc().stats(stats, request);
+  ASSERT_TRUE(stats.counters.count("store_data_key_cache_capacity"));
+  EXPECT_EQ(stats.counters.at("store_data_key_cache_capacity"), 4096);
 }
 
 TEST(E2eServeTest, InvalidConfigurationStopsTheStartNamingTheField) {

@@ -65,6 +65,7 @@ TEST(ServerConfigTest, EmptyTextGivesTheEmbeddedDefault) {
   EXPECT_EQ(config.event_cache_percent, 50u);
   EXPECT_TRUE(config.resident_index);
   EXPECT_TRUE(config.mmap_reads);
+  EXPECT_EQ(config.data_key_cache_keys, storage::DefaultDataKeyCacheCapacity());
   EXPECT_GE(DefaultBlockCacheBytes(), size_t{64} << 20);
   EXPECT_LE(DefaultBlockCacheBytes(), size_t{64} << 30);
   EXPECT_EQ(DefaultBlockCacheBytes() % (size_t{1} << 20), 0u);  // whole MiB
@@ -172,6 +173,7 @@ TEST(ServerConfigTest, ResolvesEverySection) {
       event_cache_percent: 20
       resident_index: false
       mmap_reads: false
+      data_key_cache_keys: 5000000
     }
   )pb";
   const std::string text =
@@ -259,6 +261,7 @@ TEST(ServerConfigTest, ResolvesEverySection) {
   EXPECT_EQ(config.event_cache_percent, 20u);
   EXPECT_FALSE(config.resident_index);
   EXPECT_FALSE(config.mmap_reads);
+  EXPECT_EQ(config.data_key_cache_keys, 5'000'000u);
 }
 
 TEST(ServerConfigTest, FrameLimitsFollowALargerBatchByDefault) {

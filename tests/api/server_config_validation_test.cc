@@ -160,6 +160,10 @@ TEST_F(ServerConfigValidationTest, RejectsBadLimits) {
       {"storage { block_cache_mib: 0 }", "storage.block_cache_mib: must be in 1..1048576"},
       {"storage { event_cache_percent: 0 }", "storage.event_cache_percent: must be in 1..99"},
       {"storage { event_cache_percent: 100 }", "storage.event_cache_percent: must be in 1..99"},
+      {"storage { data_key_cache_keys: 15 }",
+       "storage.data_key_cache_keys: must be in 16..1000000000"},
+      {"storage { data_key_cache_keys: 1000000001 }",
+       "storage.data_key_cache_keys: must be in 16..1000000000"},
   });
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/proc_status.h"
 #include "tests/storage/store_fixture.h"
 
 namespace cdp::storage {
@@ -133,6 +134,55 @@ TEST_F(StoreCacheTest, TheKeyVaultIsReadLikeTheSealedFamilies) {
     EXPECT_EQ(CacheUsage() > before, !mmap_reads);
     EXPECT_EQ(GetValueOrDie(Family::kProfiles, key), "written");
   }
+}
+
+// The data-key cache keeps the keys of as many profiles as it is sized for; a profile beyond it
+// costs a vault read each time it is read again, which the store's stats count so that an
+// operator can see a cache smaller than the people served.
+TEST_F(StoreCacheTest, AKeyCacheSmallerThanTheProfilesReadShowsInVaultReads) {
+  Open();
+  std::vector<ProfileId> profiles(200);
+  WriteBatch batch = store_->NewBatch();
+  for (ProfileId& profile : profiles) {
+    profile = ProfileId::Random();
+    ASSERT_THAT(batch.CreateDataKey(profile), IsOk());
+    ASSERT_THAT(batch.Put(Family::kProfiles, ProfileKey(profile), {}, "data"), IsOk());
+  }
+  ASSERT_THAT(store_->Write(batch), IsOk());
+
+  for (size_t capacity : {size_t{16}, size_t{1024}}) {
+    SCOPED_TRACE(capacity);
+    StoreOptions options = Options();
+    options.data_key_cache_capacity = capacity;
+    Open(options);  // an empty key cache
+    const auto read_all = [&] {
+      for (const ProfileId& profile : profiles) {
+        EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(profile)), "data");
+      }
+      absl::StatusOr<StoreStats> stats = store_->Stats();
+      EXPECT_TRUE(stats.ok()) << stats.status();
+      return stats.ok() ? *stats : StoreStats{};
+    };
+    const StoreStats first = read_all();
+    EXPECT_EQ(first.data_key_cache_capacity, capacity);
+    EXPECT_EQ(first.data_key_vault_reads, profiles.size());  // every key read once
+    const StoreStats second = read_all();
+    if (capacity < profiles.size()) {
+      EXPECT_EQ(second.data_key_cache_keys, capacity);
+      EXPECT_GT(second.data_key_vault_reads, first.data_key_vault_reads);
+    } else {
+      EXPECT_EQ(second.data_key_cache_keys, profiles.size());
+      EXPECT_EQ(second.data_key_vault_reads, first.data_key_vault_reads);
+    }
+  }
+}
+
+TEST(DataKeyCacheDefaultTest, SizedToASixteenthOfMemoryAndAtLeastAMillionKeys) {
+  const size_t capacity = DefaultDataKeyCacheCapacity();
+  EXPECT_GE(capacity, 1'000'000u);
+  EXPECT_EQ(capacity, std::max<uint64_t>(1'000'000, PhysicalMemoryBytes() / 16 /
+                                                        kDataKeyCacheBytesPerKey));
+  EXPECT_EQ(StoreOptions().data_key_cache_capacity, capacity);
 }
 
 // The same files read either way give the same records, including after a write on top.
