@@ -1,6 +1,7 @@
 #include "ingest/profile_data.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -13,12 +14,8 @@
 namespace cdp::ingest {
 namespace {
 
-void AddUnique(const std::string& value, google::protobuf::RepeatedPtrField<std::string>* list) {
-  if (value.empty()) return;
-  if (std::find(list->begin(), list->end(), value) == list->end()) *list->Add() = value;
-}
-
-// AddUnique, keeping at most `max` values; a new value past it is counted in `dropped`.
+// Adds a non-empty `value` not in `list` yet, keeping at most `max` values; a new value past it
+// is counted in `dropped`.
 void AddUniqueCapped(const std::string& value, size_t max,
                      google::protobuf::RepeatedPtrField<std::string>* list, uint64_t* dropped) {
   if (value.empty() || std::find(list->begin(), list->end(), value) != list->end()) return;
@@ -27,6 +24,12 @@ void AddUniqueCapped(const std::string& value, size_t max,
     return;
   }
   *list->Add() = value;
+}
+
+// AddUniqueCapped without a cap (channels: a handful of known names).
+void AddUnique(const std::string& value, google::protobuf::RepeatedPtrField<std::string>* list) {
+  uint64_t never = 0;
+  AddUniqueCapped(value, std::numeric_limits<size_t>::max(), list, &never);
 }
 
 // The map's entry for `name`, or null when it is new and the map holds `max` entries already

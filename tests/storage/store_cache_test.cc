@@ -40,11 +40,7 @@ class StoreCacheTest : public testing::StoreTestBase {
     Close();
   }
 
-  uint64_t CacheUsage() {
-    absl::StatusOr<StoreStats> stats = store_->Stats();
-    EXPECT_TRUE(stats.ok()) << stats.status();
-    return stats.ok() ? stats->block_cache_usage_bytes : 0;
-  }
+  uint64_t CacheUsage() { return Stats().block_cache_usage_bytes; }
 
   // How many SST files of the store's database ("db") or key vault ("keyvault") this process
   // has mapped (from /proc/self/maps).
@@ -159,9 +155,7 @@ TEST_F(StoreCacheTest, AKeyCacheSmallerThanTheProfilesReadShowsInVaultReads) {
       for (const ProfileId& profile : profiles) {
         EXPECT_EQ(GetValueOrDie(Family::kProfiles, ProfileKey(profile)), "data");
       }
-      absl::StatusOr<StoreStats> stats = store_->Stats();
-      EXPECT_TRUE(stats.ok()) << stats.status();
-      return stats.ok() ? *stats : StoreStats{};
+      return Stats();
     };
     const StoreStats first = read_all();
     EXPECT_EQ(first.data_key_cache_capacity, capacity);
